@@ -1,0 +1,34 @@
+# The two commands: `make demo` and `make test`. Both do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench schemas clean
+
+setup: $(STAMP)
+	$(BIN)/turnout fetch
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/turnout demo
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check streams tests bench
+	$(BIN)/ruff format --check streams tests bench
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/records.py
+
+clean:
+	-$(BIN)/turnout down
+	rm -rf $(VENV) .turnout

@@ -1,0 +1,80 @@
+"""A small client of the worker's HTTP API, used by the CLI (and by tests)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+import msgspec
+
+from streams.auth import client_token
+from streams.errors import TurnoutError
+from streams.settings import Settings
+
+
+class ApiError(TurnoutError):
+    """The worker answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApiClient:
+    def __init__(self, settings: Settings, token: str | None = None, timeout: float = 60) -> None:
+        self.base = settings.api.rstrip("/")
+        self._token = token
+        self._settings = settings
+        self.http = httpx.Client(timeout=timeout)
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self._token = client_token(self._settings)
+        return self._token
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        try:
+            response = self.http.request(method, self.base + path, headers=headers, **kwargs)
+        except httpx.HTTPError as err:
+            raise ApiError(
+                f"cannot reach the worker at {self.base}: {err}; is `turnout up` running?"
+            ) from err
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("error", response.text)
+            except ValueError:
+                message = response.text
+            raise ApiError(f"{response.status_code}: {message}", response.status_code)
+        return response.json()
+
+    def post_events(self, events: Iterable[Any]) -> dict[str, Any]:
+        body = msgspec.json.encode(list(events))
+        return self._request(  # type: ignore[no-any-return]
+            "POST", "/v1/events", content=body, headers={"Content-Type": "application/json"}
+        )
+
+    def turnout_gap(self, election_id: str, **params: Any) -> dict[str, Any]:
+        query = {k: v for k, v in params.items() if v is not None}
+        return self._request(  # type: ignore[no-any-return]
+            "GET", f"/v1/elections/{election_id}/turnout-gap", params=query
+        )
+
+    def health(self) -> dict[str, Any]:
+        try:
+            response = self.http.get(self.base + "/v1/health")
+        except httpx.HTTPError as err:
+            raise ApiError(f"cannot reach the worker at {self.base}: {err}") from err
+        return response.json()  # type: ignore[no-any-return]
+
+    def wait_caught_up(self, timeout: float = 120, settle: float = 0.0) -> None:
+        """Until the worker has processed everything in turnout.events."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.health().get("caught_up"):
+                return
+            time.sleep(0.25)
+        raise ApiError(f"the worker did not catch up within {timeout:.0f}s; see `turnout status`")

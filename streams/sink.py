@@ -1,0 +1,126 @@
+"""ClickHouse writer: one insert per table per batch, absolute rows, retried until durable.
+
+The agent awaits `write` before it acknowledges the batch's Kafka records, so a committed
+offset never runs ahead of what ClickHouse holds. Every row is the absolute value for its key
+with a newer version (ReplacingMergeTree), so re-writing after a crash is harmless
+(docs/sink-protocol.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from streams.errors import SinkError
+
+log = logging.getLogger(__name__)
+
+EVENT_COLUMNS = [
+    "election_id", "event_id", "type", "elector_id", "occurred_at",
+    "source", "partition", "offset", "payload",
+]  # fmt: skip
+ELECTOR_COLUMNS = [
+    "election_id", "elector_id", "partition", "counted", "ward", "polling_district",
+    "age_band", "intention", "likelihood", "contacted", "voted", "registered", "facts", "version",
+]  # fmt: skip
+CELL_DIMENSIONS = [
+    "ward", "polling_district", "age_band", "intention", "contacted", "voted", "registered",
+]  # fmt: skip
+CELL_COLUMNS = ["election_id", *CELL_DIMENSIONS, "partition", "electors", "version"]
+DELTA_COLUMNS = ["election_id", "at", *CELL_DIMENSIONS, "partition", "change", "version"]
+
+
+@dataclass
+class SinkBatch:
+    """Rows for one batch, in the order they are written."""
+
+    events: list[list[Any]] = field(default_factory=list)
+    electors: list[list[Any]] = field(default_factory=list)
+    cells: list[list[Any]] = field(default_factory=list)
+    deltas: list[list[Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.electors or self.cells or self.deltas)
+
+
+def utc_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class Sink:
+    """Writes batches to ClickHouse; retries with backoff and never skips a batch."""
+
+    def __init__(self, client: Client, max_backoff: float = 5.0) -> None:
+        self.client = client
+        self.max_backoff = max_backoff
+        self.failures_to_inject = 0  # tests: make the next N writes fail as if ClickHouse were down
+        self.failures = 0  # writes that failed and were retried (for /metrics)
+        self._lock = threading.Lock()
+        self.stopping = False
+
+    def load_partition(self, partition: int) -> list[tuple[str, str, str]]:
+        """(election_id, elector_id, facts JSON) of every entity stored for `partition`."""
+        result = self.client.query(
+            "SELECT election_id, elector_id, facts FROM electors FINAL "
+            "WHERE partition = {p:UInt16}",
+            parameters={"p": partition},
+        )
+        return [tuple(row) for row in result.result_rows]  # type: ignore[misc]
+
+    def stored_keys(self, partition: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Keys of the non-zero cells and deltas rows stored for `partition`."""
+        dims = ", ".join(CELL_DIMENSIONS)
+        cells = self.client.query(
+            f"SELECT election_id, {dims} FROM cells FINAL "
+            "WHERE partition = {p:UInt16} AND electors != 0",
+            parameters={"p": partition},
+        ).result_rows
+        deltas = self.client.query(
+            f"SELECT election_id, {dims}, toUnixTimestamp64Milli(at) FROM deltas FINAL "
+            "WHERE partition = {p:UInt16} AND change != 0",
+            parameters={"p": partition},
+        ).result_rows
+        return [tuple(r) for r in cells], [tuple(r) for r in deltas]
+
+    def write_sync(self, batch: SinkBatch) -> None:
+        with self._lock:
+            if self.failures_to_inject > 0:
+                self.failures_to_inject -= 1
+                raise SinkError("ClickHouse write failed (injected fault)")
+            self._insert("events", batch.events, EVENT_COLUMNS)
+            self._insert("electors", batch.electors, ELECTOR_COLUMNS)
+            self._insert("cells", batch.cells, CELL_COLUMNS)
+            self._insert("deltas", batch.deltas, DELTA_COLUMNS)
+
+    def _insert(self, table: str, rows: Sequence[Sequence[Any]], columns: list[str]) -> None:
+        if not rows:
+            return
+        try:
+            self.client.insert(table, rows, column_names=columns)
+        except Exception as err:
+            raise SinkError(f"ClickHouse insert into {table} failed: {err}") from err
+
+    async def write(self, batch: SinkBatch, where: str) -> None:
+        """Write until it succeeds; `where` (topic/partition/offsets) goes into the logs."""
+        delay = 0.1
+        while True:
+            try:
+                started = time.perf_counter()
+                await asyncio.to_thread(self.write_sync, batch)
+                log.debug("wrote batch %s in %.3fs", where, time.perf_counter() - started)
+                return
+            except SinkError as err:
+                self.failures += 1
+                if self.stopping:
+                    raise
+                log.warning("%s; retrying %s in %.1fs", err, where, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
