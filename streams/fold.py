@@ -121,7 +121,7 @@ class _Folding:
             self.contacted = True
             self.intention = f.intention
             self.likelihood = f.likelihood
-        if f.age_band:
+        if f.age_band and f.age_band != "unknown":  # "unknown" gives no age band (rule 5)
             self.age_from_canvass = f.age_band
         if self.register == "":
             self.ward = f.ward

@@ -184,3 +184,8 @@ def test_partition_state_is_the_same_for_any_arrival_order_and_duplication(items
     assert {k: v for k, v in actual.deltas.items() if v} == {
         k: v for k, v in expected.deltas.items() if v
     }
+
+
+def test_canvass_with_unknown_age_band_does_not_replace_a_known_one():
+    state = fold([canvass("c1", 1, band="35-44"), canvass("c2", 2, band="unknown")])
+    assert state is not None and state.cell.age_band == "35-44"
