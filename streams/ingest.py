@@ -56,10 +56,9 @@ def parse_body(body: bytes, content_type: str) -> Parsed:
         try:
             value = msgspec.json.decode(body)
         except msgspec.DecodeError as err:
-            if body.lstrip().startswith(b"{"):
-                ndjson = True  # several objects, one per line, sent without the NDJSON type
-            else:
+            if not _looks_like_ndjson(body):
                 raise ValueError(f"body is not valid JSON: {err}") from None
+            ndjson = True  # several objects, one per line, sent without the NDJSON type
         else:
             if isinstance(value, dict):
                 return Parsed([value])
@@ -75,6 +74,16 @@ def parse_body(body: bytes, content_type: str) -> Parsed:
         except msgspec.DecodeError:
             items.append(bytes(line))
     return Parsed(items)
+
+
+def _looks_like_ndjson(body: bytes) -> bool:
+    lines = [line for line in body.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return isinstance(msgspec.json.decode(lines[0]), dict)
+    except msgspec.DecodeError:
+        return False
 
 
 class Ingest:

@@ -215,8 +215,9 @@ class LocalKafka:
 
     def _format(self, classpath: str, config: Path) -> None:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # `--cluster-id=…` in one argument: a random id may start with "-".
         argv = [*self._java(classpath), "kafka.tools.StorageTool", "format",
-                "-t", cluster_id, "-c", str(config)]  # fmt: skip
+                f"--cluster-id={cluster_id}", f"--config={config}"]  # fmt: skip
         done = subprocess.run(argv, capture_output=True, text=True)
         if done.returncode != 0:
             raise LocalServiceError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")

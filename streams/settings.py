@@ -65,6 +65,10 @@ class Settings:
         default=0.2,
         metadata=_env("TURNOUT_BATCH_WITHIN", "Seconds an agent waits to fill a batch."),
     )
+    test_hooks: bool = field(
+        default=False,
+        metadata=_env("TURNOUT_TEST_HOOKS", "Serve /v1/_test/* fault injection (tests only)."),
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -41,12 +41,17 @@ def free_port(pair: bool = False) -> int:
     raise RuntimeError("no free port pair on 127.0.0.1")
 
 
+TOKENS = {"tests": f"tests-{uuid.uuid4().hex}", "tellers": f"tellers-{uuid.uuid4().hex}"}
+
+
 def settings_for_tests(home: Path, **overrides: object) -> Settings:
     settings = Settings(
         home=home,
         kafka_port=free_port(pair=True),
         api=f"http://127.0.0.1:{free_port()}",
         batch_within=0.05,
+        tokens=",".join(f"{name}:{token}" for name, token in TOKENS.items()),
+        test_hooks=True,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 

@@ -37,3 +37,23 @@ def settled(
     """Rows once the worker has processed everything in the topic."""
     api.wait_caught_up(timeout)
     return api.turnout_gap(election_id, **params)["rows"]
+
+
+def assert_rows_equal_truth(rows: list[dict[str, Any]], truth: list[dict[str, Any]]) -> None:
+    """Every cell and every metric exactly as the simulator's ground truth (floats to 1e-9)."""
+    key = ("ward", "age_band")
+    got = {tuple(r[k] for k in key): r for r in rows}
+    want = {tuple(t[k] for k in key): t for t in truth}
+    assert sorted(got) == sorted(want)
+    diffs = []
+    for cell, expected in want.items():
+        for name, value in expected.items():
+            actual = got[cell].get(name)
+            same = (
+                abs(actual - value) < 1e-9
+                if isinstance(value, float) and isinstance(actual, float)
+                else actual == value
+            )
+            if not same:
+                diffs.append(f"{cell} {name}: pipeline {actual!r}, truth {value!r}")
+    assert not diffs, "\n".join(diffs[:30])

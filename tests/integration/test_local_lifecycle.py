@@ -23,9 +23,10 @@ def turnout(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_up_status_down_are_idempotent_and_leave_nothing_running(tmp_path: Path):
-    settings = settings_for_tests(tmp_path / "home")
+    settings = settings_for_tests(tmp_path / "home", tokens=None)
     env = {**os.environ, **settings.to_env()}
     env.pop("TURNOUT_KAFKA", None)
+    env.pop("TURNOUT_TOKENS", None)  # `up` then makes the local token
     host, api_port = settings.api_host_port
 
     first = turnout(env, "up")

@@ -91,7 +91,7 @@ def test_invalid_event_is_rejected_and_dead_lettered(
     assert any("turnout.voted.method" in reason for reason in rejected["errors"])
     letters = dead_letters(services, lambda v: v["raw"].get("event_id") == bad["event_id"])
     assert letters[0]["raw"] == bad
-    assert letters[0]["source"] == "local" and letters[0]["errors"] == rejected["errors"]
+    assert letters[0]["source"] == "tests" and letters[0]["errors"] == rejected["errors"]
     rows = settled(api, election_id)
     assert [r["electorate"] for r in rows] == [1]
 
