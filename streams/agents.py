@@ -41,7 +41,8 @@ def register_agents(app: TurnoutApp, settings: Settings) -> None:
         async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
             started = time.perf_counter()
             records = [record_of(event.message) for event in batch]
-            result = await app.runtime.projector.process(records)
+            async with app.runtime.batch_lock:  # a replay takes the lock to swap projectors
+                result = await app.runtime.projector.process(records)
             metrics.SINK_SECONDS.observe(time.perf_counter() - started)
             metrics.SINK_BATCH.observe(result.accepted)
             for type_, n in result.by_type.items():

@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 
 from streams import clickhouse, metrics
+from streams.admin import Admin
 from streams.agents import register_agents
 from streams.auth import Tokens, server_tokens
 from streams.ingest import MAX_BYTES, Ingest
@@ -48,6 +49,7 @@ class Runtime:
         self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC)
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
+        self.batch_lock = asyncio.Lock()
         self.last_write = time.time()
 
     async def producer(self) -> AIOKafkaProducer:
@@ -109,6 +111,7 @@ class TurnoutApp(faust.App):
 
     def on_webserver_init(self, web_driver: Any) -> None:
         Views(self).mount(web_driver.web_app.router)
+        Admin(self).mount(web_driver.web_app.router)
 
 
 def broker_urls(bootstrap: str) -> str:

@@ -169,6 +169,29 @@ def cmd_fetch(args: argparse.Namespace) -> None:
     console.print(f"kafka jars ready (classpath in {path})")
 
 
+def cmd_replay(args: argparse.Namespace) -> None:
+    import time
+
+    from rich.progress import Progress
+
+    from streams.client import ApiClient
+
+    client = ApiClient(_settings())
+    status = client.start_replay()
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("replaying turnout.events", total=None)
+        while status["state"] == "running":
+            progress.update(task, completed=status["records_done"], total=status["records_total"])
+            time.sleep(0.5)
+            status = client.replay_status()
+    if status["state"] != "done":
+        raise TurnoutError(f"replay {status['state']}: {status['error']}")
+    console.print(
+        f"replayed {status['records_done']} records in {status['seconds']:.1f}s; "
+        "projections rebuilt from the Kafka log"
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from streams.demo import run_demo
 
@@ -204,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--no-noise", action="store_true", help="no duplicates, delays or junk")
     sim.add_argument("--wait", action="store_true", help="wait until the worker processed all")
     sim.set_defaults(fn=cmd_simulate)
+    replay = sub.add_parser("replay", help="rebuild every projection from the Kafka log")
+    replay.set_defaults(fn=cmd_replay)
     demo = sub.add_parser("demo", help="up, simulate a polling day live, compare, down")
     demo.add_argument("--electors", type=int, default=20_000)
     demo.add_argument("--wards", type=int, default=8)

@@ -78,3 +78,9 @@ class ApiClient:
                 return
             time.sleep(0.25)
         raise ApiError(f"the worker did not catch up within {timeout:.0f}s; see `turnout status`")
+
+    def start_replay(self) -> dict[str, Any]:
+        return self._request("POST", "/v1/replay")  # type: ignore[no-any-return]
+
+    def replay_status(self) -> dict[str, Any]:
+        return self._request("GET", "/v1/replay")  # type: ignore[no-any-return]

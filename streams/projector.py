@@ -151,20 +151,25 @@ class Projector:
         decoder = msgspec.json.Decoder(list[Fact])
         for election_id, elector_id, facts in rows:
             state.load((election_id, elector_id), decoder.decode(facts))
-        stored_cells, stored_deltas = await asyncio.to_thread(self.sink.stored_keys, partition)
-        batch = SinkBatch()
-        version = time.time_ns()
-        cell_keys = set(state.cells) | {(r[0], _cell(r[1:])) for r in stored_cells}
-        delta_keys = set(state.deltas) | {(r[0], _cell(r[1:8]), r[8]) for r in stored_deltas}
-        batch.cells = [_cell_row(k, state, version) for k in cell_keys]
-        batch.deltas = [_delta_row(k, state, version) for k in delta_keys]
-        await self.sink.write(batch, f"{self.topic} partition {partition} (reload)")
+        await self.rewrite_aggregates(state, "reload")
         self.partitions[partition] = state
         log.info(
             "loaded partition %d: %d entities in %.2fs",
             partition, len(rows), time.perf_counter() - started,
         )  # fmt: skip
         return state
+
+    async def rewrite_aggregates(self, state: PartitionState, why: str) -> None:
+        """Write every aggregate row of the partition from `state`, zeroing stale stored keys."""
+        partition = state.partition
+        stored_cells, stored_deltas = await asyncio.to_thread(self.sink.stored_keys, partition)
+        version = time.time_ns()
+        cell_keys = set(state.cells) | {(r[0], _cell(r[1:])) for r in stored_cells}
+        delta_keys = set(state.deltas) | {(r[0], _cell(r[1:8]), r[8]) for r in stored_deltas}
+        batch = SinkBatch()
+        batch.cells = [_cell_row(k, state, version) for k in cell_keys]
+        batch.deltas = [_delta_row(k, state, version) for k in delta_keys]
+        await self.sink.write(batch, f"{self.topic} partition {partition} ({why})")
 
     def _apply(
         self, state: PartitionState, items: list[_Item], batch: SinkBatch, result: BatchResult

@@ -19,6 +19,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from streams import metrics
 from streams.errors import SinkError
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,11 @@ class Sink:
 
     def write_sync(self, batch: SinkBatch) -> None:
         with self._lock:
-            if self.failures_to_inject > 0:
-                self.failures_to_inject -= 1
-                raise SinkError("ClickHouse write failed (injected fault)")
             self._insert("events", batch.events, EVENT_COLUMNS)
             self._insert("electors", batch.electors, ELECTOR_COLUMNS)
+            if self.failures_to_inject > 0:  # fail mid-batch: the hardest place to fail
+                self.failures_to_inject -= 1
+                raise SinkError("ClickHouse write failed (injected fault)")
             self._insert("cells", batch.cells, CELL_COLUMNS)
             self._insert("deltas", batch.deltas, DELTA_COLUMNS)
 
@@ -119,6 +120,7 @@ class Sink:
                 return
             except SinkError as err:
                 self.failures += 1
+                metrics.SINK_FAILURES.inc()
                 if self.stopping:
                     raise
                 log.warning("%s; retrying %s in %.1fs", err, where, delay)

@@ -1,0 +1,58 @@
+"""Operator endpoints: replay (behind the token) and, with TURNOUT_TEST_HOOKS, fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from streams.replay import Replay
+
+if TYPE_CHECKING:
+    from streams.app import TurnoutApp
+
+
+def _unauthorized() -> web.Response:
+    return web.json_response(
+        {"error": "missing or unknown bearer token: send Authorization: Bearer <token>"},
+        status=401,
+    )
+
+
+class Admin:
+    def __init__(self, app: TurnoutApp) -> None:
+        self.app = app
+        self.replay = Replay(app)
+        self._task: asyncio.Task[None] | None = None
+
+    def mount(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v1/replay", self.start_replay)
+        router.add_get("/v1/replay", self.replay_status)
+        if self.app.runtime.settings.test_hooks:
+            router.add_post("/v1/_test/sink-failures", self.inject_sink_failures)
+
+    def _authorized(self, request: web.Request) -> bool:
+        return self.app.runtime.tokens.name_of(request) is not None
+
+    async def start_replay(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _unauthorized()
+        if self._task is not None and not self._task.done():
+            return web.json_response(self.replay.progress.as_dict(), status=409)
+        self._task = asyncio.create_task(self.replay.run())
+        await asyncio.sleep(0)
+        return web.json_response(self.replay.progress.as_dict(), status=202)
+
+    async def replay_status(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _unauthorized()
+        return web.json_response(self.replay.progress.as_dict())
+
+    async def inject_sink_failures(self, request: web.Request) -> web.Response:
+        """Tests: make the next N ClickHouse writes fail as if the server were down."""
+        if not self._authorized(request):
+            return _unauthorized()
+        body = await request.json()
+        self.app.runtime.sink.failures_to_inject = int(body["count"])
+        return web.json_response({"failures_to_inject": int(body["count"])})
