@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -171,9 +170,10 @@ def test_replay_rebuilds_exactly_the_live_numbers(
     sender = RetryingSender(services, sim.events, pause=0)
     sender.start()
     finish(sender, api, sim, election_id)
-    live: Callable[[], list[dict]] = lambda: api.turnout_gap(election_id, by="ward,age_band")[
-        "rows"
-    ]  # noqa: E731
+
+    def live() -> list[dict]:
+        return api.turnout_gap(election_id, by="ward,age_band")["rows"]
+
     before = live()
     as_of_before = api.turnout_gap(election_id, by="ward", as_of="2026-05-07T12:00:00+01:00")
 

@@ -29,8 +29,8 @@ def test_rule1_duplicate_event_id_is_ignored_even_with_other_fields(api, electio
 
 def test_rule2_late_canvass_gives_the_in_order_result(api, election_id):
     e = election_id
-    api.post_events([f.opened(e), f.registered(e, "a"),
-                     f.canvass(e, "a", intention="LAB", at="2026-04-20T18:00:00+01:00")])  # fmt: skip
+    late = "2026-04-20T18:00:00+01:00"
+    api.post_events([f.opened(e), f.registered(e, "a"), f.canvass(e, "a", "LAB", at=late)])
     api.post_events([f.canvass(e, "a", intention="CON", at="2026-04-10T18:00:00+01:00")])
     row = totals(api, e)
     assert (row["supporters"], row["opponents"]) == (1, 0)
