@@ -29,7 +29,7 @@ class Fact(msgspec.Struct, frozen=True, array_like=True):
 
     event_id: str
     type: str
-    at: int  # occurred_at, milliseconds since the Unix epoch (UTC)
+    at: int  # occurred_at, microseconds since the Unix epoch (UTC)
     ward: str = ""
     district: str = ""
     age_band: str = ""
@@ -158,19 +158,16 @@ def history(facts: Iterable[Fact]) -> Iterator[tuple[int, ElectorState | None]]:
         yield f.at, folding.state()
 
 
-def fold(facts: Iterable[Fact]) -> ElectorState | None:
-    """The elector's current state; None when they count in no metric (removed, or no facts)."""
-    last: ElectorState | None = None
-    for _, state in history(facts):
-        last = state
-    return last
+Move = tuple[int, Cell, int]  # (at, cell, +1 into it / -1 out of it)
 
 
-def moves(facts: Iterable[Fact]) -> list[tuple[int, Cell, int]]:
-    """The elector's contribution to the time-indexed aggregates: (at, cell, +1/-1) moves."""
-    out: list[tuple[int, Cell, int]] = []
+def project(facts: Iterable[Fact]) -> tuple[list[Move], ElectorState | None]:
+    """One pass over the history: the elector's moves between cells, and their current state."""
+    out: list[Move] = []
     current: Cell | None = None
+    last: ElectorState | None = None
     for at, state in history(facts):
+        last = state
         cell = state.cell if state else None
         if cell == current:
             continue
@@ -179,4 +176,14 @@ def moves(facts: Iterable[Fact]) -> list[tuple[int, Cell, int]]:
         if cell is not None:
             out.append((at, cell, 1))
         current = cell
-    return out
+    return out, last
+
+
+def fold(facts: Iterable[Fact]) -> ElectorState | None:
+    """The elector's current state; None when they count in no metric (removed, or no facts)."""
+    return project(facts)[1]
+
+
+def moves(facts: Iterable[Fact]) -> list[Move]:
+    """The elector's contribution to the time-indexed aggregates: (at, cell, +1/-1) moves."""
+    return project(facts)[0]

@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -20,7 +21,7 @@ import msgspec
 from streams import events as ev
 from streams.errors import EventRejected
 from streams.fold import Cell, Fact
-from streams.sink import Sink, SinkBatch, utc_ms
+from streams.sink import Sink, SinkBatch, ch_time
 from streams.state import Changes, EntityKey, PartitionState
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
-    newest_event_ms: int = 0
+    newest_event_us: int = 0
     by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -57,8 +58,12 @@ def event_type(event: ev.Event) -> str:
     return str(event.__struct_config__.tag)
 
 
-def to_ms(event: ev.Event) -> int:
-    return int(event.occurred_at.timestamp() * 1000)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(event: ev.Event) -> int:
+    """occurred_at in microseconds since the epoch, exactly (no float rounding)."""
+    return (event.occurred_at - _EPOCH) // timedelta(microseconds=1)
 
 
 def fact_of(event: ev.Event) -> Fact:
@@ -67,7 +72,7 @@ def fact_of(event: ev.Event) -> Fact:
     return Fact(
         event_id=event.event_id,
         type=event_type(event),
-        at=to_ms(event),
+        at=to_us(event),
         ward=getattr(event, "ward", None) or "",
         district=getattr(event, "polling_district", None) or "",
         age_band=getattr(event, "age_band", None) or "",
@@ -122,10 +127,9 @@ class Projector:
                          "offset": record.offset, "source": record.source}  # fmt: skip
                 await self.dead_letter(raw, reasons, where)
             by_partition[record.partition].extend(_Item(e, record) for e in valid)
-        batch = SinkBatch()
-        for partition, items in by_partition.items():
-            state = await self._state(partition)
-            self._apply(state, items, batch, result)
+        states = {p: await self._state(p) for p in by_partition}
+        # Folding is CPU work: a thread keeps the event loop (HTTP ingest, heartbeats) moving.
+        batch = await asyncio.to_thread(self._apply_all, states, by_partition, result)
         if batch:
             await self.sink.write(batch, _where(self.topic, records))
         for record in records:
@@ -171,6 +175,17 @@ class Projector:
         batch.deltas = [_delta_row(k, state, version) for k in delta_keys]
         await self.sink.write(batch, f"{self.topic} partition {partition} ({why})")
 
+    def _apply_all(
+        self,
+        states: dict[int, PartitionState],
+        by_partition: dict[int, list[_Item]],
+        result: BatchResult,
+    ) -> SinkBatch:
+        batch = SinkBatch()
+        for partition, items in by_partition.items():
+            self._apply(states[partition], items, batch, result)
+        return batch
+
     def _apply(
         self, state: PartitionState, items: list[_Item], batch: SinkBatch, result: BatchResult
     ) -> None:
@@ -191,7 +206,7 @@ class Projector:
                 batch.events.append(_event_row(item, key[1], state.partition))
                 result.accepted += 1
                 result.by_type[fact.type] += 1
-                result.newest_event_ms = max(result.newest_event_ms, fact.at)
+                result.newest_event_us = max(result.newest_event_us, fact.at)
         for key, elector in changes.entities.items():
             facts = state.entities[key].facts
             batch.electors.append(_elector_row(key, elector, facts, state.partition, version))
@@ -229,13 +244,13 @@ def _cell_row(key: Any, state: PartitionState, version: int) -> list[Any]:
 def _delta_row(key: Any, state: PartitionState, version: int) -> list[Any]:
     election_id, cell, at = key
     change = state.deltas.get(key, 0)
-    return [election_id, utc_ms(at), *_cell_values(cell), state.partition, change, version]
+    return [election_id, ch_time(at), *_cell_values(cell), state.partition, change, version]
 
 
 def _event_row(item: _Item, elector_id: str, partition: int) -> list[Any]:
     event = item.event
     return [
-        event.election_id, event.event_id, event_type(event), elector_id, event.occurred_at,
+        event.election_id, event.event_id, event_type(event), elector_id, ch_time(to_us(event)),
         item.record.source, partition, item.record.offset, ev.encode(event).decode(),
     ]  # fmt: skip
 

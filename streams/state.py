@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from streams.fold import Cell, ElectorState, Fact, fold, moves
+from streams.fold import Cell, ElectorState, Fact, Move, project
 
 EntityKey = tuple[str, str]  # (election_id, elector_id or "")
 CellKey = tuple[str, Cell]  # (election_id, cell)
@@ -23,6 +23,7 @@ DeltaKey = tuple[str, Cell, int]  # (election_id, cell, at)
 class Entity:
     facts: list[Fact] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    moves: list[Move] = field(default_factory=list)  # what it adds to the aggregates now
 
     def add(self, fact: Fact) -> bool:
         """Rule 1: a fact whose event_id this entity already has is ignored."""
@@ -58,38 +59,39 @@ class PartitionState:
             entity.add(fact)
         self.entities[key] = entity
         if key[1]:
-            self._count(key[0], entity.facts, +1, None)
+            entity.moves, _ = project(entity.facts)
+            self._count(key[0], entity.moves, +1, None)
 
     def apply(self, key: EntityKey, new_facts: list[Fact], changes: Changes) -> list[Fact]:
         """Add facts to an entity, re-fold it, move its counts; returns the facts accepted."""
         entity = self.entities.get(key)
         if entity is None:
             entity = self.entities[key] = Entity()
-        before = list(entity.facts)
         accepted = [f for f in new_facts if entity.add(f)]
         if not accepted:
             return []
         election_id, elector_id = key
         if elector_id:
-            self._count(election_id, before, -1, changes)
-            self._count(election_id, entity.facts, +1, changes)
-            changes.entities[key] = fold(entity.facts)
+            moves, state = project(entity.facts)
+            self._count(election_id, entity.moves, -1, changes)
+            self._count(election_id, moves, +1, changes)
+            entity.moves = moves
+            changes.entities[key] = state
         else:
             changes.entities[key] = None
         return accepted
 
     def _count(
-        self, election_id: str, facts: list[Fact], sign: int, changes: Changes | None
+        self, election_id: str, moves: list[Move], sign: int, changes: Changes | None
     ) -> None:
-        steps = moves(facts)
-        for at, cell, move in steps:
+        for at, cell, move in moves:
             delta_key = (election_id, cell, at)
             self.deltas[delta_key] += sign * move
             if changes is not None:
                 changes.deltas.add(delta_key)
         # The last move is +1 into the current cell, or -1 out of the last one (removed).
-        if steps and steps[-1][2] > 0:
-            current = steps[-1][1]
+        if moves and moves[-1][2] > 0:
+            current = moves[-1][1]
             self.cells[(election_id, current)] += sign
             if changes is not None:
                 changes.cells.add((election_id, current))

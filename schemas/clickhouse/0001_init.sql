@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS events
     event_id String,
     type LowCardinality(String),
     elector_id String,
-    occurred_at DateTime64(3, 'UTC'),
+    occurred_at DateTime64(6, 'UTC'),
     source LowCardinality(String),
     partition UInt16,
     offset UInt64,
@@ -64,7 +64,7 @@ ORDER BY (election_id, ward, polling_district, age_band, intention, contacted, v
 CREATE TABLE IF NOT EXISTS deltas
 (
     election_id String,
-    at DateTime64(3, 'UTC'),
+    at DateTime64(6, 'UTC'),
     ward String,
     polling_district String,
     age_band LowCardinality(String),
