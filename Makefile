@@ -28,6 +28,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/records.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	-$(BIN)/turnout down
