@@ -12,36 +12,46 @@ The simulator keeps what *really* happened per elector and derives `Simulation.t
 from the messy stream alone, which the tests check. Everything is drawn from one
 `random.Random(seed)`; nothing depends on hash seeds or the clock.
 
-Calibration (sources in /work/shared/REFERENCE.md unless stated):
-- Turnout by age: Ipsos 2024 general-election figures, scaled to local-election level as
-  local = c * GE ** LOCAL_GRADIENT; the exponent makes the gradient steeper (local turnout is
-  lower in every band with a gradient at least as steep, Electoral Commission) and c sets the
-  overall level to LOCAL_TURNOUT. Result: ~13% for 18-24 up to ~59% for 65+ (4.5 times).
-- Postal voters 16.6% of electors (2012), postal turnout 68% (2012: 68.0%, 2017: 68.7%).
-- Ward turnout drawn between 16% and 53% with mean 34% (2016 English wards).
-- Canvassing contact rate 20-40% of attempts per session.
-Support by age and effect sizes of campaigning are illustrative assumptions, marked as such.
+Calibration, with its sources: `streams.calibration`; noise: `streams.noise`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import re
-import time
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, timedelta
 from itertools import accumulate
-from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
+from streams.calibration import (
+    ADULT_AGE_SHARE,
+    BANDS,
+    CAMPAIGN_SUPPORTER_BOOST,
+    CAMPAIGN_WEEKS,
+    CONTACT_RATE,
+    HOURLY_65_PLUS_CUM,
+    HOURLY_WORKING_CUM,
+    IN_PERSON_TURNOUT_BY_AGE,
+    KNOCK_UP_CONTACT,
+    KNOCK_UP_PERSUADED,
+    NOT_CONTACTED,
+    NOT_CONTACTED_CUM,
+    POSTAL_SHARE_BY_AGE,
+    POSTAL_TURNOUT,
+    SUPPORT_BY_AGE,
+    WARD_NAMES,
+    WARD_TURNOUT,
+    WONT_VOTE_FACTOR,
+)
 from streams.errors import ConfigError
-from streams.truth import ElectorState, aggregate, ground_truth, parse_instant
+from streams.local_time import TIMEZONE, local_ms, stamp
+from streams.noise import add_noise
+from streams.pacing import paced, write_ndjson, write_truth
+from streams.truth import ElectorState, aggregate, ground_truth
 
 __all__ = [
     "Simulation",
@@ -54,58 +64,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-TIMEZONE = "Europe/London"
-LONDON = ZoneInfo(TIMEZONE)
-BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-# Adults by age band, England and Wales, approximately ONS mid-2022 population estimates
-# (not in REFERENCE.md).
-ADULT_AGE_SHARE = (0.107, 0.171, 0.163, 0.165, 0.157, 0.237)
-# Ipsos, "How Britain voted in the 2024 election": turnout by age at the general election.
-GE_2024_TURNOUT = (0.37, 0.41, 0.48, 0.55, 0.64, 0.73)
-# Local turnout = c * GE ** 2.2: 65+ vote ~4.5x as often as 18-24 (2.0x at the general
-# election); "at least as steep" (Electoral Commission, Wales 2022) - our choice of exponent.
-LOCAL_GRADIENT = 2.2
-LOCAL_TURNOUT = 0.34  # English local elections: 2016 ward mean 34%, 2017 35.1%, 2012 31.0%
-POSTAL_SHARE = 0.166  # 2012: 16.6% of electors had a postal vote
-POSTAL_TURNOUT = 0.68  # postal voters' turnout: 2012 68.0%, 2017 68.7%
-POSTAL_AGE_TILT = (0.5, 0.55, 0.65, 0.85, 1.1, 1.75)  # assumption: older electors vote by post
-WARD_TURNOUT = (0.16, 0.34, 0.53)  # 2016 English wards: lowest, mean, highest
-WONT_VOTE_FACTOR = 0.3  # assumption: "won't vote" electors vote at 0.3x their age's rate
-CAMPAIGN_SUPPORTER_BOOST = 0.35  # assumption: +0.35 logit (~+7 points) for supporters in
-#                                  wards with campaign days (get-out-the-vote effect)
-CONTACT_RATE = (0.20, 0.40)  # of door attempts per session (REFERENCE: typical 10-30%)
-KNOCK_UP_CONTACT = 0.45  # assumption: pledged supporters, doors known to answer
-KNOCK_UP_PERSUADED = 0.1  # assumption: knocked-up non-voters who then vote (a few points)
-NOT_CONTACTED = ("not_home", "refused", "inaccessible", "moved")
-NOT_CONTACTED_WEIGHTS = (72, 14, 10, 4)  # assumption
-_NOT_CONTACTED_CUM = list(accumulate(NOT_CONTACTED_WEIGHTS))
-# Intention by age, as shares of: our party, main opponent, three others, UNDECIDED, WONT_SAY,
-# WONT_VOTE. Illustrative assumption shaped like 2024 polling: the young lean to our party and
-# the Greens, the old to the main opponent and Reform.
-SUPPORT_BY_AGE = (
-    (0.42, 0.07, 0.07, 0.14, 0.05, 0.11, 0.08, 0.06),
-    (0.36, 0.11, 0.09, 0.11, 0.08, 0.12, 0.08, 0.05),
-    (0.32, 0.15, 0.10, 0.08, 0.10, 0.12, 0.08, 0.05),
-    (0.26, 0.21, 0.11, 0.06, 0.13, 0.11, 0.08, 0.04),
-    (0.21, 0.27, 0.12, 0.04, 0.15, 0.10, 0.08, 0.03),
-    (0.14, 0.38, 0.12, 0.03, 0.15, 0.08, 0.08, 0.02),
-)
-# In-person votes per hour 07-21 (REFERENCE: a smaller morning peak, the biggest in the early
-# evening); the shape per age group is our assumption (retired electors vote in the day).
-HOURLY_WORKING_AGE = (9, 10, 5, 3, 3, 4, 4, 3, 4, 7, 12, 14, 12, 8, 5)
-HOURLY_65_PLUS = (3, 6, 9, 11, 11, 10, 9, 8, 7, 6, 5, 5, 4, 3, 2)
-_HOURLY_WORKING = list(accumulate(HOURLY_WORKING_AGE))
-_HOURLY_65_PLUS = list(accumulate(HOURLY_65_PLUS))
-CAMPAIGN_WEEKS = 4
-# Noise rates (of events sent)
-DUPLICATE_RATE, ALTERED_DUPLICATE_SHARE, MALFORMED_RATE = 0.01, 0.35, 0.005
-OFFLINE_PHONE_RATE = 0.08  # share of sessions in which one canvasser's phone was offline
-WARD_NAMES = (
-    "Abbey", "Brooklands", "Castle", "Dalton", "Eastfield", "Fairfield", "Greenbank",
-    "Hillside", "Ivy Green", "Jubilee", "Kingsway", "Longford", "Meadowbank", "Northgate",
-    "Oakwood", "Parkside", "Queensway", "Riverside", "St Marys", "Talbot", "Upperby",
-    "Victoria", "Westfield", "Yewtree", "Ashgrove", "Bridgend",
-)  # fmt: skip
 
 
 def _logit(p: float) -> float:
@@ -114,22 +72,6 @@ def _logit(p: float) -> float:
 
 def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
-
-
-def _local_turnout_by_age() -> tuple[float, ...]:
-    raw = [t**LOCAL_GRADIENT for t in GE_2024_TURNOUT]
-    scale = LOCAL_TURNOUT / sum(s * r for s, r in zip(ADULT_AGE_SHARE, raw, strict=True))
-    return tuple(scale * r for r in raw)
-
-
-LOCAL_TURNOUT_BY_AGE = _local_turnout_by_age()
-_tilt_norm = sum(s * t for s, t in zip(ADULT_AGE_SHARE, POSTAL_AGE_TILT, strict=True))
-POSTAL_SHARE_BY_AGE = tuple(POSTAL_SHARE * t / _tilt_norm for t in POSTAL_AGE_TILT)
-# In person: what is left of each band's turnout once its postal voters have voted.
-IN_PERSON_TURNOUT_BY_AGE = tuple(
-    (lt - ps * POSTAL_TURNOUT) / (1 - ps)
-    for lt, ps in zip(LOCAL_TURNOUT_BY_AGE, POSTAL_SHARE_BY_AGE, strict=True)
-)
 
 
 @dataclass(frozen=True)
@@ -211,32 +153,6 @@ class _Session:
     attempts: int
     contact_rate: float
     session_id: str = ""
-
-
-@lru_cache(maxsize=100_000)
-def _minute_ms(day: date, minute: int) -> int:
-    local = datetime(day.year, day.month, day.day, tzinfo=LONDON) + timedelta(minutes=minute)
-    return int(local.timestamp()) * 1000
-
-
-def _local_ms(day: date, minutes: float) -> int:
-    """Epoch ms of a local wall-clock time `minutes` after midnight (the real UK offset)."""
-    whole = int(minutes)
-    return _minute_ms(day, whole) + int((minutes - whole) * 60_000)
-
-
-@lru_cache(maxsize=10_000)
-def _hour_text(utc_hour: int, utc: bool) -> tuple[str, str]:
-    """For one UTC hour: its local "YYYY-MM-DDTHH:" and offset (UK offsets are whole hours)."""
-    text = datetime.fromtimestamp(utc_hour * 3600, UTC if utc else LONDON).isoformat()
-    return text[:14], "Z" if utc else text[19:]
-
-
-def stamp(ms: int, utc: bool = False) -> str:
-    """RFC 3339 with milliseconds: local time with its real offset, or UTC with `Z`."""
-    prefix, suffix = _hour_text(ms // 3_600_000, utc)
-    minute, rest = divmod(ms % 3_600_000, 60_000)
-    return f"{prefix}{minute:02d}:{rest // 1000:02d}.{rest % 1000:03d}{suffix}"
 
 
 def _pick(rng: random.Random, items: Sequence[T], cum: Sequence[float]) -> T:
@@ -321,11 +237,11 @@ class _Election:
 
     def day_time(self, first_day: int, last_day: int, start_min: int, end_min: int) -> int:
         day = self.day0 + timedelta(days=self.rng.randint(first_day, last_day))
-        return _local_ms(day, self.rng.uniform(start_min, end_min))
+        return local_ms(day, self.rng.uniform(start_min, end_min))
 
     def polling_time(self, age: int) -> int:
-        hour = _pick(self.rng, range(7, 22), _HOURLY_65_PLUS if age == 5 else _HOURLY_WORKING)
-        return _local_ms(self.cfg.polling_date, hour * 60 + self.rng.random() * 60)
+        hour = _pick(self.rng, range(7, 22), HOURLY_65_PLUS_CUM if age == 5 else HOURLY_WORKING_CUM)
+        return local_ms(self.cfg.polling_date, hour * 60 + self.rng.random() * 60)
 
     # -- the council and its electors ------------------------------------------------------
     def build_wards(self) -> None:
@@ -414,7 +330,7 @@ class _Election:
     # -- the register ---------------------------------------------------------------------
     def open_election(self) -> None:
         place = self.cfg.election_id.split("-", 3)[-1].replace("-", " ").title()
-        at = _local_ms(self.day0 - timedelta(days=1), 10 * 60)
+        at = local_ms(self.day0 - timedelta(days=1), 10 * 60)
         self.emit(
             "election.opened",
             at,
@@ -434,7 +350,7 @@ class _Election:
         self.emit("elector.registered", at_ms, fields | {"age_band": e.reg_age}, 500)
 
     def build_register(self) -> None:
-        rng, import_ms = self.rng, _local_ms(self.day0, 8 * 60)
+        rng, import_ms = self.rng, local_ms(self.day0, 8 * 60)
         for i, e in enumerate(x for x in self.electors if x.in_register):
             at = import_ms + 20 * i
             if e.story == "moved":  # registered elsewhere in the council, then moved here
@@ -488,7 +404,7 @@ class _Election:
         team: list[str],
         attempts: int,
     ) -> _Session:
-        start_ms = _local_ms(day, start + self.rng.uniform(-10, 10))
+        start_ms = local_ms(day, start + self.rng.uniform(-10, 10))
         session = _Session(
             start_ms,
             start_ms + length * 60_000,
@@ -563,7 +479,7 @@ class _Election:
                 likelihood = round(10 * e.p_vote + rng.gauss(0, 1.5))
                 fields["likelihood"] = min(10, max(0, likelihood))
         else:
-            fields["outcome"] = _pick(rng, NOT_CONTACTED, _NOT_CONTACTED_CUM)
+            fields["outcome"] = _pick(rng, NOT_CONTACTED, NOT_CONTACTED_CUM)
         if not knock_up and rng.random() < 0.25:  # the canvasser's guess at the age
             guess = e.age if rng.random() < 0.85 else min(5, max(0, e.age + rng.choice((-1, 1))))
             e.canvass_age = fields["age_band"] = BANDS[guess]
@@ -571,7 +487,7 @@ class _Election:
         sent = self.emit("canvass.recorded", at_ms, fields, rng.randint(1000, 30_000))
         if fields["outcome"] == "contacted" and knock_up and e.vote_ms is None:
             if rng.random() < KNOCK_UP_PERSUADED:
-                close = _local_ms(self.cfg.polling_date, 22 * 60)
+                close = local_ms(self.cfg.polling_date, 22 * 60)
                 e.vote_ms = min(close - 1000, at_ms + rng.randint(10, 90) * 60_000)
                 e.method = "postal" if e.postal else "in_person"
         elif fields["outcome"] == "contacted":
@@ -606,7 +522,7 @@ class _Election:
                 continue
             e.seen = True
             fields = {"elector_id": e.elector_id, "ward": e.ward.name, "method": e.method}
-            if e.method == "postal" and e.vote_ms < _local_ms(self.cfg.polling_date, 0):
+            if e.method == "postal" and e.vote_ms < local_ms(self.cfg.polling_date, 0):
                 # Postal votes are logged by the council's office system, in UTC.
                 self.emit(
                     "turnout.voted", e.vote_ms, fields, self.rng.randint(60_000, 3_600_000), True
@@ -622,7 +538,7 @@ class _Election:
             self.by_station.setdefault(station, []).append(sent)
 
     def declare_results(self) -> None:
-        rng, at = self.rng, _local_ms(self.cfg.polling_date, 23 * 60 + 30)
+        rng, at = self.rng, local_ms(self.cfg.polling_date, 23 * 60 + 30)
         for ward in self.wards:
             votes = dict.fromkeys(self.parties, 0)
             for e in ward.electors:
@@ -649,141 +565,6 @@ class _Election:
                 utc=True,
             )
 
-    # -- noise: what real apps and networks do to the stream ---------------------------------
-    def retract(self, target: _Sent, at_ms: int, reason: str, offline_target: bool) -> None:
-        fields = {
-            "target_event_id": target.event["event_id"],
-            "elector_id": target.event["elector_id"],
-            "reason": reason,
-        }
-        retraction = self.emit("event.retracted", at_ms, fields, self.rng.randint(2000, 30_000))
-        self.count("retractions")
-        if offline_target:  # the target's phone was offline: the retraction arrives first
-            target.send_ms = retraction.send_ms + self.rng.randint(10, 180) * 60_000
-            self.count("retractions_before_target")
-
-    def add_mistakes(self) -> None:
-        """Wrong teller marks, canvasses logged against the wrong elector, removals in error."""
-        rng = self.rng
-        plain = [e for e in self.electors if e.story == "plain" and e.in_register]
-        if not plain:
-            return
-        in_person = sum(e.method in ("in_person", "proxy") for e in self.electors)
-        for i in range(max(1, round(0.006 * in_person))):
-            e = rng.choice(plain)
-            at = self.polling_time(e.age)
-            fields = {
-                "elector_id": e.elector_id,
-                "ward": e.ward.name,
-                "method": "in_person",
-                "polling_station": f"PS-{e.district}",
-            }
-            mark = self.emit("turnout.voted", at, fields, rng.randint(10_000, 300_000))
-            later = at + rng.randint(5, 90) * 60_000
-            offline = i == 0 or rng.random() < 0.2  # at least one retraction arrives first
-            self.retract(mark, later, "teller: wrong poll card number", offline)
-        contacted = self.contacted_sent
-        for original, e in rng.sample(
-            contacted, min(len(contacted), max(1, round(0.002 * len(contacted))))
-        ):
-            neighbours = [n for n in e.ward.electors if n.story == "plain" and n.in_register]
-            if not neighbours:
-                continue
-            wrong = dict(original.event) | {"elector_id": rng.choice(neighbours).elector_id}
-            del wrong["event_id"], wrong["type"], wrong["schema_version"], wrong["election_id"]
-            del wrong["occurred_at"]
-            at = original.occurred_ms + rng.randint(1000, 5000)
-            mistake = self.emit("canvass.recorded", at, wrong, rng.randint(1000, 30_000))
-            later = at + rng.randint(10, 120) * 60_000
-            self.retract(mistake, later, "recorded against the wrong elector", rng.random() < 0.1)
-        for _ in range(max(1, round(0.0005 * len(self.electors)))):
-            e = rng.choice(plain)
-            removal = self.emit(
-                "elector.removed",
-                self.day_time(1, 20, 9 * 60, 17 * 60),
-                {"elector_id": e.elector_id},
-                3000,
-            )
-            later = removal.occurred_ms + rng.randint(1, 48) * 3_600_000
-            self.retract(removal, later, "removed in error", False)
-
-    def go_offline(self) -> None:
-        """Phones without signal for hours: their events are sent in one batch when back."""
-        rng = self.rng
-        for s in self.sessions:
-            if s.session_id not in self.by_session or rng.random() >= OFFLINE_PHONE_RATE:
-                continue
-            canvasser = rng.choice(s.team)
-            back = s.end_ms + rng.randint(60, 600) * 60_000
-            for i, sent in enumerate(self.by_session[s.session_id]):
-                if sent.event.get("canvasser_id") == canvasser:
-                    sent.send_ms = max(sent.send_ms, back + i)
-                    self.count("offline_events")
-        for station in sorted(self.by_station):
-            if rng.random() >= 0.1:
-                continue
-            start = _local_ms(self.cfg.polling_date, rng.uniform(7 * 60, 19 * 60))
-            end = start + rng.randint(60, 180) * 60_000
-            back = end + rng.randint(5, 60) * 60_000
-            for sent in self.by_station[station]:
-                if start <= sent.occurred_ms < end:
-                    sent.send_ms = max(sent.send_ms, back)
-                    self.count("offline_events")
-
-    def duplicate(self) -> None:
-        """Retries and replays: the same event_id again, sometimes with other fields."""
-        rng = self.rng
-        for i in sorted(rng.sample(range(len(self.sent)), round(DUPLICATE_RATE * len(self.sent)))):
-            original = self.sent[i]
-            event = dict(original.event)
-            if rng.random() < ALTERED_DUPLICATE_SHARE:
-                self.alter(event, original.occurred_ms)
-                self.count("altered_duplicates")
-            quick = rng.random() < 0.6
-            delay = rng.randint(500, 30_000) if quick else rng.randint(300_000, 6 * 3_600_000)
-            self.sent.append(
-                _Sent(original.send_ms + delay, len(self.sent), original.occurred_ms, event)
-            )
-            self.count("duplicates")
-
-    def alter(self, event: dict[str, Any], occurred_ms: int) -> None:
-        rng, kind = self.rng, event["type"]
-        if kind == "canvass.recorded" and event["outcome"] == "contacted":
-            event["intention"] = rng.choice([x for x in self.labels if x != event["intention"]])
-        elif kind == "canvass.recorded":
-            event["outcome"] = rng.choice([x for x in NOT_CONTACTED if x != event["outcome"]])
-        elif kind == "turnout.voted":
-            event["method"] = "proxy" if event["method"] != "proxy" else "in_person"
-        elif kind == "elector.registered":
-            event["age_band"] = rng.choice([b for b in BANDS if b != event["age_band"]])
-        elif kind == "session.started":
-            event["volunteers"] += 1
-        elif kind in ("event.retracted", "election.opened"):
-            key = "reason" if kind == "event.retracted" else "name"
-            event[key] += " (resent)"
-        elif kind == "result.declared":
-            event["ballots"] += 1
-        if kind in ("elector.removed", "session.ended") or rng.random() < 0.3:
-            shifted = occurred_ms + rng.randint(-3 * 3_600_000, 3 * 3_600_000)
-            event["occurred_at"] = stamp(shifted, event["occurred_at"].endswith("Z"))
-
-    def add_malformed(self) -> None:
-        """Broken events from buggy apps; some share a valid event's id and come first."""
-        rng, opened = self.rng, self.sent[0]
-        for i in sorted(rng.sample(range(len(self.sent)), round(MALFORMED_RATE * len(self.sent)))):
-            base = self.sent[i]
-            name, item = _break(rng, dict(base.event))
-            self.count("malformed")
-            self.count(f"malformed.{name}")
-            same_id = type(item) is dict and item.get("event_id") == base.event["event_id"]
-            if same_id and base is not opened and rng.random() < 0.2:
-                send = max(opened.send_ms + 1, base.send_ms - rng.randint(1000, 30_000))
-            else:
-                if type(item) is dict and same_id:
-                    item["event_id"] = f"{rng.getrandbits(128):032x}"
-                send = base.send_ms + rng.randint(0, 60_000)
-            self.sent.append(_Sent(send, len(self.sent), base.occurred_ms, item))
-
     # -- what really happened -------------------------------------------------------------
     def truth(self) -> list[dict[str, Any]]:
         states = []
@@ -807,49 +588,6 @@ class _Election:
         return aggregate(states, self.cfg.our_party, ("ward", "age_band"))
 
 
-_OPTIONAL = ("intention", "likelihood", "age_band", "session_id", "polling_station", "timezone")
-
-
-def _break(rng: random.Random, ev: dict[str, Any]) -> tuple[str, Any]:
-    """One way an app gets an event wrong: (what is wrong, the broken item)."""
-    kind = ev["type"]
-    optional = (*_OPTIONAL, "elector_id") if kind == "event.retracted" else _OPTIONAL
-    missing = rng.choice([k for k in ev if k not in optional])
-    breakers: list[tuple[str, Any]] = [
-        ("missing_field", {k: v for k, v in ev.items() if k != missing}),
-        ("naive_timestamp", ev | {"occurred_at": ev["occurred_at"][:19]}),
-        ("bad_timestamp", ev | {"occurred_at": "07/05/2026 18:31"}),
-        ("unknown_field", ev | {"notes": "lovely dog"}),
-        ("unknown_type", ev | {"type": "canvass.deleted"}),
-        ("schema_version_2", ev | {"schema_version": 2}),
-        ("wrong_type", ev | {"schema_version": "1"}),
-        ("bad_event_id", ev | {"event_id": rng.choice(("", "x" * 65))}),
-        ("not_an_object", rng.choice(("garbage", [1, 2, 3], None, 42))),
-    ]
-    enum_field = {
-        "canvass.recorded": {"outcome": "out"},
-        "turnout.voted": {"method": "by_post"},
-        "elector.registered": {"age_band": "17-24"},
-        "session.started": {"kind": "leafleting"},
-    }.get(kind)
-    if enum_field:
-        breakers.append(("bad_enum", ev | enum_field))
-    if "elector_id" in ev:
-        breakers.append(("wrong_type", ev | {"elector_id": 12345}))
-    if kind == "session.started":
-        breakers.append(("wrong_type", ev | {"volunteers": "3"}))
-    if kind == "canvass.recorded" and ev["outcome"] != "contacted":
-        breakers.append(("intention_not_contacted", ev | {"intention": "LAB"}))
-    if kind == "canvass.recorded" and ev["outcome"] == "contacted":
-        breakers += [
-            ("missing_intention", {k: v for k, v in ev.items() if k != "intention"}),
-            ("likelihood_11", ev | {"likelihood": 11}),
-            ("wrong_type", ev | {"likelihood": "7"}),
-            ("bad_party", ev | {"intention": "Labour"}),
-        ]
-    return rng.choice(breakers)
-
-
 def simulate(config: SimulationConfig) -> Simulation:
     """One election as the apps send it (noise included), and the rows it must give."""
     election = _Election(config)
@@ -865,10 +603,7 @@ def simulate(config: SimulationConfig) -> Simulation:
     election.record_votes()
     election.declare_results()
     if config.noise:
-        election.add_mistakes()
-        election.go_offline()
-        election.duplicate()
-        election.add_malformed()
+        add_noise(election)
     election.sent.sort(key=lambda s: (s.send_ms, s.seq))
     return Simulation(
         config=config,
@@ -877,69 +612,3 @@ def simulate(config: SimulationConfig) -> Simulation:
         truth=election.truth(),
         noise_counts=dict(sorted(election.counts.items())),
     )
-
-
-def _instant_seconds(item: Any) -> float | None:
-    instant = parse_instant(item.get("occurred_at")) if type(item) is dict else None
-    return None if instant is None else instant.timestamp()
-
-
-def paced(
-    events: list[Any], speed: float, *, max_batch: int = 1000, tick: float = 0.25
-) -> Iterator[list[Any]]:
-    """Send-batches of `events`, sleeping so that `speed` seconds of `occurred_at` pass per
-    second (3600: an hour a second); 0 sends as fast as possible in chunks of `max_batch`.
-
-    The clock is the latest `occurred_at` sent so far, so events that arrive late (offline
-    phones) go out at once with the batch they are in. A batch spans at most `tick` seconds
-    of wall time and `max_batch` events.
-    """
-    if speed < 0:
-        raise ConfigError("speed: must be >= 0 (0 = as fast as possible)")
-    if speed == 0:
-        for i in range(0, len(events), max_batch):
-            yield events[i : i + max_batch]
-        return
-    wall0, first, clock = time.monotonic(), None, None
-    batch: list[Any] = []
-    window_end = math.inf
-    for item in events:
-        at = _instant_seconds(item)
-        now = at if clock is None else clock if at is None else max(clock, at)
-        if batch and (len(batch) >= max_batch or (now is not None and now > window_end)):
-            _sleep_until(wall0, first, clock, speed)
-            yield batch
-            batch = []
-        clock = now
-        first = clock if first is None else first
-        if not batch:
-            window_end = math.inf if clock is None else clock + tick * speed
-        batch.append(item)
-    if batch:
-        _sleep_until(wall0, first, clock, speed)
-        yield batch
-
-
-def _sleep_until(wall0: float, first: float | None, clock: float | None, speed: float) -> None:
-    if first is not None and clock is not None:
-        time.sleep(max(0.0, wall0 + (clock - first) / speed - time.monotonic()))
-
-
-def write_ndjson(events: Iterable[Any], path: str | Path) -> int:
-    """Write events one JSON value per line; returns how many."""
-    n = 0
-    with Path(path).open("w", encoding="utf-8") as out:
-        for item in events:
-            out.write(json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n")
-            n += 1
-    return n
-
-
-def write_truth(sim: Simulation, path: str | Path) -> None:
-    """Write the ground truth as {"election_id", "our_party", "rows"}."""
-    body = {
-        "election_id": sim.config.election_id,
-        "our_party": sim.config.our_party,
-        "rows": sim.truth,
-    }
-    Path(path).write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
