@@ -25,6 +25,17 @@ def record_of(message: Any) -> Record:
     return Record(message.partition, message.offset, message.value, source)
 
 
+def accepted_at(batch: list[Any]) -> dict[int, float]:
+    """Per partition, the Kafka timestamp (when ingest produced it) of the newest record."""
+    newest: dict[int, float] = {}
+    for event in batch:
+        message = event.message
+        newest[message.partition] = max(
+            message.timestamp or 0.0, newest.get(message.partition, 0.0)
+        )
+    return newest
+
+
 def register_agents(app: TurnoutApp, settings: Settings) -> None:
     topic = app.topic(
         EVENTS_TOPIC,
@@ -51,5 +62,10 @@ def register_agents(app: TurnoutApp, settings: Settings) -> None:
             if result.rejected:
                 metrics.REJECTED.labels(stage="agent").inc(result.rejected)
             app.runtime.last_write = time.time()
+            handled = result.accepted + result.duplicates + result.rejected
+            metrics.PROCESSING.add(handled)
+            app.runtime.freshness.applied(
+                accepted_at(batch), result.newest_event_us, app.runtime.last_write
+            )
 
     del fold_elector_events

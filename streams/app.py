@@ -24,7 +24,7 @@ from streams.agents import register_agents
 from streams.auth import Tokens, server_tokens
 from streams.ingest import MAX_BYTES, Ingest
 from streams.projector import Projector
-from streams.queries import Reader
+from streams.reader import Reader
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
 from streams.sink import Sink
 from streams.views import Views
@@ -44,13 +44,14 @@ class Runtime:
         if applied:
             log.info("ClickHouse migrations applied: %s", ", ".join(applied))
         self.sink = Sink(writer)
-        self.reader = Reader(clickhouse.connect(settings))
+        self.reader = Reader(clickhouse.connect(settings), lambda: clickhouse.connect(settings))
         self.tokens = Tokens(server_tokens(settings))
         self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC)
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self.batch_lock = asyncio.Lock()
         self.last_write = time.time()
+        self.freshness = metrics.Freshness()
 
     async def producer(self) -> AIOKafkaProducer:
         """The idempotent acks=all producer, started on first use (it needs the running loop)."""
@@ -73,6 +74,7 @@ class Runtime:
     async def dead_letter(self, raw: bytes, reasons: list[str], where: dict[str, Any]) -> None:
         """Dead-letter an event the agent refused (it was produced straight to Kafka)."""
         value = {"raw": raw.decode("utf-8", "replace"), "errors": reasons, **where}
+        metrics.count_rejected("agent", [reasons])
         producer = await self.producer()
         await producer.send_and_wait(DLQ_TOPIC, msgspec.json.encode(value))
 

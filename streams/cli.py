@@ -144,20 +144,116 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         ApiClient(settings).wait_caught_up(timeout=600)
 
 
-def cmd_gap(args: argparse.Namespace) -> None:
+def _query(args: argparse.Namespace, endpoint: str, **params: Any) -> dict[str, Any]:
     from streams.client import ApiClient
-    from streams.output import gap_table, to_csv, to_json
 
-    answer = ApiClient(_settings()).turnout_gap(
-        args.election, by=args.by, ward=args.ward, as_of=args.as_of
-    )
+    return ApiClient(_settings()).election(args.election, endpoint, **params)
+
+
+def cmd_gap(args: argparse.Namespace) -> None:
+    from streams.output import emit, gap_table
+
+    answer = _query(args, "turnout-gap", by=args.by, ward=args.ward, as_of=args.as_of)
+    title = f"Turnout gap — {args.election}" + (f" as of {args.as_of}" if args.as_of else "")
+    emit(console, answer["rows"], args.format, lambda: gap_table(answer["rows"], title))
+
+
+def cmd_knockup(args: argparse.Namespace) -> None:
+    from streams.output import emit, knockup_table
+
+    answer = _query(args, "knockup", ward=args.ward, polling_district=args.polling_district,
+                    limit=args.limit)  # fmt: skip
     rows = answer["rows"]
-    if args.format == "json":
-        print(to_json(rows))
-    elif args.format == "csv":
-        print(to_csv(rows), end="")
-    else:
-        console.print(gap_table(rows, f"Turnout gap — {args.election}"))
+    more = " (more remain: raise --limit)" if answer["truncated"] else ""
+    title = f"Knock-up list — {args.election}: {len(rows)} supporters not yet voted{more}"
+    emit(console, rows, args.format, lambda: knockup_table(rows, title))
+
+
+def cmd_timeline(args: argparse.Namespace) -> None:
+    from streams.output import emit, timeline_table
+
+    answer = _query(args, "timeline", ward=args.ward, bucket=args.bucket)
+    title = f"Cumulative turnout per {answer['bucket']} — {args.election}"
+    emit(console, answer["rows"], args.format, lambda: timeline_table(answer["rows"], title))
+
+
+def cmd_coverage(args: argparse.Namespace) -> None:
+    from streams.output import coverage_table, emit
+
+    answer = _query(args, "coverage", ward=args.ward, as_of=args.as_of)
+    title = f"Canvassing coverage — {args.election}"
+    emit(console, answer["rows"], args.format, lambda: coverage_table(answer["rows"], title))
+
+
+def cmd_activity(args: argparse.Namespace) -> None:
+    from streams.output import activity_table, emit
+
+    answer = _query(args, "activity", by=args.by, ward=args.ward)
+    title = f"Canvass activity per {args.by} — {args.election}"
+    emit(console, answer["rows"], args.format, lambda: activity_table(answer["rows"], title))
+
+
+def cmd_effect(args: argparse.Namespace) -> None:
+    from streams.output import effect_table, emit
+
+    answer = _query(args, "effect", ward=args.ward)
+    title = f"Did the campaign move turnout? — {args.election}"
+    emit(console, answer["rows"], args.format,
+         lambda: effect_table(answer["rows"], title, answer["summary"]))  # fmt: skip
+
+
+def cmd_sql(args: argparse.Namespace) -> None:
+    from streams.client import ApiClient
+    from streams.output import emit, sql_table
+
+    answer = ApiClient(_settings()).sql(args.query)
+    names = [c["name"] for c in answer["columns"]]
+    emit(console, answer["rows"], args.format, lambda: sql_table(answer["rows"], "", names))
+
+
+def cmd_watch(args: argparse.Namespace) -> None:
+    from streams.client import ApiClient
+    from streams.watch import watch
+
+    watch(ApiClient(_settings(), timeout=10), args.election, console, interval=args.interval)
+
+
+def _add_query_commands(sub: Any) -> None:
+    """gap, knockup, timeline, coverage, activity, effect, sql, watch: clients of the API."""
+    from streams.campaign import ACTIVITY_BY
+    from streams.output import FORMATS
+    from streams.queries import BUCKETS, BY_CHOICES, DEFAULT_BUCKET, KNOCKUP_LIMIT
+
+    def command(name: str, fn: Any, doc: str, ward: bool = True) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=doc, description=doc)
+        parser.add_argument("--election", required=True, help="election id (slug)")
+        if ward:
+            parser.add_argument("--ward", help="only this ward")
+        parser.add_argument("--format", choices=FORMATS, default="table")
+        parser.set_defaults(fn=fn)
+        return parser
+
+    gap = command("gap", cmd_gap, "the turnout gap and every metric")
+    gap.add_argument("--by", choices=BY_CHOICES, default="ward,age_band")
+    gap.add_argument("--as-of", dest="as_of", help="RFC 3339 instant, e.g. 2026-05-07T18:00:00Z")
+    knockup = command("knockup", cmd_knockup, "supporters who have not voted yet")
+    knockup.add_argument("--polling-district", dest="polling_district")
+    knockup.add_argument("--limit", type=int, default=KNOCKUP_LIMIT)
+    timeline = command("timeline", cmd_timeline, "cumulative turnout per ward over the day")
+    timeline.add_argument("--bucket", choices=list(BUCKETS), default=DEFAULT_BUCKET)
+    coverage = command("coverage", cmd_coverage, "share of the register contacted, ward x age")
+    coverage.add_argument("--as-of", dest="as_of")
+    activity = command("activity", cmd_activity, "canvass contacts and contact rate")
+    activity.add_argument("--by", choices=ACTIVITY_BY, default="session")
+    command("effect", cmd_effect, "campaign intensity beside turnout and result, per ward")
+    sql = sub.add_parser("sql", help="read-only SQL through the worker (readonly=1)")
+    sql.add_argument("query", help='e.g. "SELECT ward, count() FROM electors FINAL GROUP BY ward"')
+    sql.add_argument("--format", choices=FORMATS, default="table")
+    sql.set_defaults(fn=cmd_sql)
+    watch = sub.add_parser("watch", help="live terminal dashboard of the gap (Ctrl-C quits)")
+    watch.add_argument("--election", required=True)
+    watch.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    watch.set_defaults(fn=cmd_watch)
 
 
 def cmd_fetch(args: argparse.Namespace) -> None:
@@ -198,6 +294,35 @@ def cmd_demo(args: argparse.Namespace) -> None:
     run_demo(_settings(), console, args.electors, args.wards, args.seconds, cmd_up, cmd_down)
 
 
+def cmd_dashboards(args: argparse.Namespace) -> None:
+    from streams import dashboards
+
+    if args.action == "build":
+        for path in dashboards.build(Path(args.out) if args.out else dashboards.DASHBOARDS_DIR):
+            console.print(f"wrote {path}")
+        return
+    if not args.grafana_url:
+        raise TurnoutError("dashboards push: give --grafana-url (Grafana's base URL)")
+    settings = _settings()
+    clickhouse_url = args.clickhouse_url or settings.grafana_clickhouse_url
+    if not clickhouse_url:
+        raise TurnoutError(
+            "dashboards push: give --clickhouse-url or set TURNOUT_GRAFANA_CLICKHOUSE_URL "
+            "(ClickHouse as Grafana reaches it, with a read-only user)"
+        )
+    auth = dashboards.grafana_auth(
+        settings.grafana_token, settings.grafana_user, settings.grafana_password
+    )
+    done = dashboards.push(
+        args.grafana_url,
+        auth,
+        dashboards.ClickHouseTarget.from_url(clickhouse_url),
+        prometheus_url=args.prometheus_url or settings.prometheus_url,
+    )
+    for line in done:
+        console.print(line)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="turnout", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -227,6 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--no-noise", action="store_true", help="no duplicates, delays or junk")
     sim.add_argument("--wait", action="store_true", help="wait until the worker processed all")
     sim.set_defaults(fn=cmd_simulate)
+    boards = sub.add_parser("dashboards", help="Grafana dashboards: build the JSON, push it")
+    boards.add_argument("action", choices=("build", "push"))
+    boards.add_argument("--out", help="build: folder for the JSON (default dashboards/)")
+    boards.add_argument("--grafana-url", help="push: Grafana's base URL")
+    boards.add_argument("--clickhouse-url", help="push: ClickHouse as Grafana reaches it")
+    boards.add_argument("--prometheus-url", help="push: Prometheus scraping the worker")
+    boards.set_defaults(fn=cmd_dashboards)
     replay = sub.add_parser("replay", help="rebuild every projection from the Kafka log")
     replay.set_defaults(fn=cmd_replay)
     demo = sub.add_parser("demo", help="up, simulate a polling day live, compare, down")
@@ -234,13 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--wards", type=int, default=8)
     demo.add_argument("--seconds", type=float, default=90, help="wall time for polling day")
     demo.set_defaults(fn=cmd_demo)
-    gap = sub.add_parser("gap", help="the turnout gap")
-    gap.add_argument("--election", required=True)
-    gap.add_argument("--by", default="ward,age_band")
-    gap.add_argument("--ward")
-    gap.add_argument("--as-of", dest="as_of")
-    gap.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    gap.set_defaults(fn=cmd_gap)
+    _add_query_commands(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -57,11 +58,32 @@ class ApiClient:
             "POST", "/v1/events", content=body, headers={"Content-Type": "application/json"}
         )
 
-    def turnout_gap(self, election_id: str, **params: Any) -> dict[str, Any]:
+    def election(self, election_id: str, endpoint: str, **params: Any) -> dict[str, Any]:
+        """GET /v1/elections/{election_id}/{endpoint}, leaving out parameters that are None."""
         query = {k: v for k, v in params.items() if v is not None}
-        return self._request(  # type: ignore[no-any-return]
-            "GET", f"/v1/elections/{election_id}/turnout-gap", params=query
-        )
+        path = f"/v1/elections/{quote(election_id, safe='')}/{endpoint}"
+        return self._request("GET", path, params=query)  # type: ignore[no-any-return]
+
+    def turnout_gap(self, election_id: str, **params: Any) -> dict[str, Any]:
+        return self.election(election_id, "turnout-gap", **params)
+
+    def knockup(self, election_id: str, **params: Any) -> dict[str, Any]:
+        return self.election(election_id, "knockup", **params)
+
+    def timeline(self, election_id: str, **params: Any) -> dict[str, Any]:
+        return self.election(election_id, "timeline", **params)
+
+    def coverage(self, election_id: str, **params: Any) -> dict[str, Any]:
+        return self.election(election_id, "coverage", **params)
+
+    def activity(self, election_id: str, **params: Any) -> dict[str, Any]:
+        return self.election(election_id, "activity", **params)
+
+    def effect(self, election_id: str, **params: Any) -> dict[str, Any]:
+        return self.election(election_id, "effect", **params)
+
+    def sql(self, text: str) -> dict[str, Any]:
+        return self._request("POST", "/v1/sql", json={"sql": text})  # type: ignore[no-any-return]
 
     def health(self) -> dict[str, Any]:
         try:

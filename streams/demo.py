@@ -9,13 +9,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from rich.text import Text
 
-from streams.client import ApiClient, ApiError
-from streams.output import fmt_cell, gap_table
+from streams import watch
+from streams.client import ApiClient
+from streams.output import fmt_cell
 from streams.sender import post_batches
 from streams.settings import Settings
 from streams.simulate import SimulationConfig, paced, simulate
@@ -82,11 +82,8 @@ def _span_seconds(events: list[Any]) -> float:
 
 
 def _live_view(client: ApiClient, election_id: str) -> Any:
-    try:
-        rows = client.turnout_gap(election_id, by="ward")["rows"]
-    except ApiError as err:
-        return Text(f"waiting for the worker: {err}")
-    return Group(gap_table(rows, f"Turnout gap by ward — {election_id} (live)"))
+    """The `turnout watch` frame (streams/watch.py)."""
+    return watch.render(watch.fetch(client, election_id))
 
 
 def comparison(rows: list[dict[str, Any]], truth: list[dict[str, Any]]) -> Table:

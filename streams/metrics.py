@@ -1,8 +1,17 @@
-"""Prometheus metrics of the worker (served at /metrics; names prefixed turnout_)."""
+"""Prometheus metrics of the worker (served at /metrics; names prefixed turnout_), and the
+freshness of the aggregates (also in /v1/health and `turnout watch`)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from streams.events import EVENT_TYPES
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -13,6 +22,12 @@ ACCEPTED = Counter(
 REJECTED = Counter(
     "turnout_events_rejected", "Events rejected (dead-lettered), by where they were caught",
     ["stage"], registry=REGISTRY,
+)  # fmt: skip
+REJECTED_BY_TYPE = Counter(
+    "turnout_events_rejected_by_type",
+    "Events rejected (dead-lettered), by stage and by the type they claimed ('unknown' when "
+    "the type itself was missing or unknown)",
+    ["stage", "type"], registry=REGISTRY,
 )  # fmt: skip
 PROCESSED = Counter(
     "turnout_events_processed", "Events applied to state by the agents, by type", ["type"],
@@ -33,10 +48,110 @@ SINK_FAILURES = Counter(
 )
 FRESHNESS = Gauge(
     "turnout_freshness_seconds",
-    "Seconds since the newest event reflected in the aggregates was accepted",
+    "How far the aggregates trail accepted events: 0 when every record in turnout.events is "
+    "applied, else seconds since the newest applied record of the most lagging partition was "
+    "accepted (an upper bound); updated on each /v1/health and /metrics request",
+    registry=REGISTRY,
+)
+NEWEST_EVENT = Gauge(
+    "turnout_newest_event_timestamp_seconds",
+    "occurred_at of the newest event reflected in the aggregates (Unix seconds)",
+    registry=REGISTRY,
+)
+LAST_BATCH = Gauge(
+    "turnout_last_batch_timestamp_seconds",
+    "When the agent last applied a batch (Unix seconds)",
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(
     "turnout_consumer_lag", "Records not yet processed, per partition", ["partition"],
     registry=REGISTRY,
 )  # fmt: skip
+PROCESSING_RATE = Gauge(
+    "turnout_processing_rate",
+    "Events the agents handled per second, over the last 10 seconds",
+    registry=REGISTRY,
+)
+
+
+def rejected_type(reasons: Iterable[str]) -> str:
+    """The event type a rejected event claimed, from its reasons (`<type>.<field>: …`)."""
+    for reason in reasons:
+        path = reason.split(":", 1)[0]
+        type_ = ".".join(path.split(".")[:2])
+        return type_ if type_ in EVENT_TYPES else "unknown"
+    return "unknown"
+
+
+def count_rejected(stage: str, reasons_per_event: Iterable[Iterable[str]]) -> None:
+    for reasons in reasons_per_event:
+        REJECTED_BY_TYPE.labels(stage=stage, type=rejected_type(reasons)).inc()
+
+
+class RateMeter:
+    """Events per second over a sliding window (for the processing-rate gauge)."""
+
+    def __init__(self, window: float = 10.0) -> None:
+        self.window = window
+        self._marks: deque[tuple[float, int]] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, n: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._marks.append((now, n))
+            self._trim(now)
+
+    def rate(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._trim(now)
+            return sum(n for _, n in self._marks) / self.window
+
+    def _trim(self, now: float) -> None:
+        while self._marks and self._marks[0][0] < now - self.window:
+            self._marks.popleft()
+
+
+PROCESSING = RateMeter()
+PROCESSING_RATE.set_function(PROCESSING.rate)
+
+
+@dataclass
+class Freshness:
+    """What the aggregates reflect, per partition, so health can say how far behind they are.
+
+    The agent reports each applied batch (`applied`); health and /metrics pass the consumer
+    lag (`behind`). A partition with no lag is fresh. A lagging one is behind by at most the
+    time since the newest record it applied was accepted (Kafka timestamp) or since it was
+    last seen caught up, whichever is later.
+    """
+
+    started: float = field(default_factory=time.time)
+    accepted: dict[int, float] = field(default_factory=dict)  # newest Kafka timestamp applied
+    caught_up_at: dict[int, float] = field(default_factory=dict)
+    newest_event_us: int = 0  # occurred_at of the newest event applied (µs since the epoch)
+    applied_at: float | None = None  # wall time of the last applied batch
+
+    def applied(self, accepted: Mapping[int, float], newest_event_us: int, at: float) -> None:
+        for partition, stamp in accepted.items():
+            self.accepted[partition] = max(stamp, self.accepted.get(partition, 0.0))
+        self.newest_event_us = max(self.newest_event_us, newest_event_us)
+        self.applied_at = at
+        if self.newest_event_us:
+            NEWEST_EVENT.set(self.newest_event_us / 1_000_000)
+        LAST_BATCH.set(at)
+
+    def behind(self, lag: Mapping[int, int] | None, now: float) -> float | None:
+        """Seconds the aggregates trail what Kafka accepted; None when the lag is unknown."""
+        if lag is None:
+            return None
+        seconds = 0.0
+        for partition, pending in lag.items():
+            if pending == 0:
+                self.caught_up_at[partition] = now
+                continue
+            since = max(self.accepted.get(partition, 0.0), self.caught_up_at.get(partition, 0.0))
+            seconds = max(seconds, now - (since or self.started))
+        FRESHNESS.set(seconds)
+        return max(seconds, 0.0)

@@ -1,20 +1,27 @@
-"""The worker's HTTP API (aiohttp handlers mounted on Faust's web server)."""
+"""The worker's HTTP API (aiohttp handlers mounted on Faust's web server).
+
+Every /v1/elections/... endpoint and POST /v1/sql need the bearer token (`guard`); health,
+metrics and the OpenAPI description carry no personal data and need none. The contract is
+`streams/openapi.py`, served at /v1/openapi.json; docs/read-api.md explains it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import metrics
+from streams import metrics, openapi
+from streams import queries as q
+from streams.campaign import ACTIVITY_BY
 from streams.errors import QueryError
-from streams.queries import ElectionNotFound, parse_by
 
 if TYPE_CHECKING:
     from streams.app import TurnoutApp
@@ -40,6 +47,20 @@ def parse_time(name: str, value: str | None) -> datetime | None:
     return parsed
 
 
+def query_params(request: web.Request, allowed: Sequence[str]) -> dict[str, str | None]:
+    """The query string as {name: value or None}; an unknown name is a 400 naming the known."""
+    for name in request.query:
+        if name not in allowed:
+            raise QueryError(f"{name}: unknown parameter; use {', '.join(allowed)}")
+    return {name: request.query.get(name) or None for name in allowed}
+
+
+def iso(epoch_seconds: float | None) -> str | None:
+    if not epoch_seconds:
+        return None
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
+
+
 class Views:
     def __init__(self, app: TurnoutApp) -> None:
         self.app = app
@@ -50,12 +71,20 @@ class Views:
 
     def mount(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/events", self.post_events)
-        router.add_get("/v1/elections/{election_id}/turnout-gap", self.guard(self.turnout_gap))
+        elections = "/v1/elections/{election_id}/"
+        router.add_get(elections + "turnout-gap", self.guard(self.turnout_gap))
+        router.add_get(elections + "knockup", self.guard(self.knockup))
+        router.add_get(elections + "timeline", self.guard(self.timeline))
+        router.add_get(elections + "coverage", self.guard(self.coverage))
+        router.add_get(elections + "activity", self.guard(self.activity))
+        router.add_get(elections + "effect", self.guard(self.effect))
+        router.add_post("/v1/sql", self.guard(self.sql))
         router.add_get("/v1/health", self.health)
+        router.add_get("/v1/openapi.json", self.openapi)
         router.add_get("/metrics", self.metrics)
 
     def guard(self, handler: Handler) -> Handler:
-        """Token check and error mapping for /v1/elections/... endpoints."""
+        """Token check and error mapping for the token-protected read endpoints."""
 
         async def guarded(request: web.Request) -> web.Response:
             if self.runtime.tokens.name_of(request) is None:
@@ -64,7 +93,7 @@ class Views:
                 )
             try:
                 return await handler(request)
-            except ElectionNotFound as err:
+            except q.ElectionNotFound as err:
                 return error(404, str(err))
             except QueryError as err:
                 return error(400, str(err))
@@ -74,28 +103,96 @@ class Views:
 
         return guarded
 
+    async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
     async def post_events(self, request: web.Request) -> web.Response:
         ingest = await self.runtime.ingest()
-        return await ingest.post_events(request)
+        response: web.Response = await ingest.post_events(request)
+        if response.status == 200 and isinstance(response.body, bytes):
+            answer = msgspec.json.decode(response.body)
+            metrics.count_rejected("ingest", (r["errors"] for r in answer.get("rejected", ())))
+        return response
 
     async def turnout_gap(self, request: web.Request) -> web.Response:
         election_id = request.match_info["election_id"]
-        by = parse_by(request.query.get("by", "ward,age_band"))
-        ward = request.query.get("ward") or None
-        as_of = parse_time("as_of", request.query.get("as_of"))
-        rows = await asyncio.to_thread(
-            self.runtime.reader.turnout_gap, election_id, by, ward, as_of
+        p = query_params(request, ("by", "ward", "as_of"))
+        by = q.parse_by(p["by"] or "ward,age_band")
+        as_of = parse_time("as_of", p["as_of"])
+        rows = await self._read(self.runtime.reader.turnout_gap, election_id, by, p["ward"], as_of)
+        return web.json_response(
+            {
+                "election_id": election_id,
+                "as_of": as_of.isoformat() if as_of else None,
+                "rows": rows,
+            }
         )
-        body = {
-            "election_id": election_id,
-            "as_of": as_of.isoformat() if as_of else None,
-            "rows": rows,
-        }
-        return web.json_response(body)
+
+    async def knockup(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward", "polling_district", "limit"))
+        limit = q.parse_limit(p["limit"])
+        reader = self.runtime.reader
+        rows, truncated = await self._read(
+            reader.knockup, election_id, p["ward"], p["polling_district"], limit
+        )
+        return web.json_response(
+            {"election_id": election_id, "limit": limit, "truncated": truncated, "rows": rows}
+        )
+
+    async def timeline(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward", "bucket"))
+        bucket = p["bucket"] or q.DEFAULT_BUCKET
+        seconds = q.parse_bucket(bucket)
+        rows = await self._read(self.runtime.reader.timeline, election_id, seconds, p["ward"])
+        return web.json_response({"election_id": election_id, "bucket": bucket, "rows": rows})
+
+    async def coverage(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward", "as_of"))
+        as_of = parse_time("as_of", p["as_of"])
+        rows = await self._read(self.runtime.reader.coverage, election_id, p["ward"], as_of)
+        return web.json_response(
+            {
+                "election_id": election_id,
+                "as_of": as_of.isoformat() if as_of else None,
+                "rows": rows,
+            }
+        )
+
+    async def activity(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("by", "ward"))
+        by = q.parse_choice("by", p["by"], ACTIVITY_BY, "session")
+        rows = await self._read(self.runtime.reader.activity, election_id, by, p["ward"])
+        return web.json_response({"election_id": election_id, "by": by, "rows": rows})
+
+    async def effect(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward",))
+        rows, summary = await self._read(self.runtime.reader.effect, election_id, p["ward"])
+        return web.json_response({"election_id": election_id, "rows": rows, "summary": summary})
+
+    async def sql(self, request: web.Request) -> web.Response:
+        try:
+            body = msgspec.json.decode(await request.read())
+        except msgspec.DecodeError:
+            body = None
+        text = body.get("sql") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError('sql: send a JSON object {"sql": "SELECT ..."}')
+        columns, rows = await self._read(self.runtime.reader.sql, text)
+        return web.json_response({"columns": columns, "rows": rows})
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(openapi.document())
 
     async def health(self, request: web.Request) -> web.Response:
         kafka, clickhouse = await asyncio.gather(self._kafka_ok(), self._clickhouse_ok())
         lag = await self._lag() if kafka else None
+        now = time.time()
+        behind = self.runtime.freshness.behind(lag, now)
         status = "ok" if kafka and clickhouse else "degraded"
         body = {
             "status": status,
@@ -103,9 +200,19 @@ class Views:
             "clickhouse": {"ok": clickhouse},
             "consumer_lag": None if lag is None else {str(p): n for p, n in sorted(lag.items())},
             "caught_up": lag is not None and not any(lag.values()),
-            "seconds_since_last_batch": round(time.time() - self.runtime.last_write, 3),
+            "seconds_since_last_batch": round(now - self.runtime.last_write, 3),
+            "freshness": self._freshness(behind),
         }
         return web.json_response(body, status=200 if status == "ok" else 503)
+
+    def _freshness(self, behind: float | None) -> dict[str, Any]:
+        freshness = self.runtime.freshness
+        newest = freshness.newest_event_us
+        return {
+            "seconds": None if behind is None else round(behind, 3),
+            "newest_event_at": iso(newest / 1_000_000) if newest else None,
+            "applied_at": iso(freshness.applied_at),
+        }
 
     async def _kafka_ok(self) -> bool:
         try:
@@ -132,6 +239,8 @@ class Views:
             return False
 
     async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text; consumer lag and freshness are measured at scrape time."""
+        self.runtime.freshness.behind(await self._lag(), time.time())
         return web.Response(
             body=generate_latest(metrics.REGISTRY),
             headers={"Content-Type": CONTENT_TYPE_LATEST},

@@ -1,0 +1,56 @@
+"""Freshness, the processing rate and rejected-type counting behind /v1/health and /metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams import metrics
+from streams.metrics import Freshness, RateMeter, rejected_type
+
+
+def test_caught_up_partitions_are_fresh():
+    freshness = Freshness(started=0.0)
+    freshness.applied({0: 100.0, 1: 90.0}, newest_event_us=5_000, at=101.0)
+    assert freshness.behind({0: 0, 1: 0}, now=500.0) == 0.0
+    assert freshness.newest_event_us == 5_000 and freshness.applied_at == 101.0
+
+
+def test_lagging_partition_is_behind_since_its_newest_applied_record():
+    freshness = Freshness(started=0.0)
+    freshness.applied({0: 100.0, 1: 90.0}, newest_event_us=0, at=101.0)
+    assert freshness.behind({0: 0, 1: 7}, now=130.0) == pytest.approx(40.0)
+    assert metrics.FRESHNESS._value.get() == pytest.approx(40.0)
+
+
+def test_behind_counts_from_when_the_partition_was_last_seen_caught_up():
+    freshness = Freshness(started=0.0)
+    freshness.applied({0: 100.0}, newest_event_us=0, at=101.0)
+    freshness.behind({0: 0}, now=200.0)  # idle and caught up at 200
+    assert freshness.behind({0: 3}, now=201.5) == pytest.approx(1.5)
+
+
+def test_unknown_lag_gives_unknown_freshness_and_no_batch_counts_from_start():
+    freshness = Freshness(started=10.0)
+    assert freshness.behind(None, now=20.0) is None
+    assert freshness.behind({0: 5}, now=25.0) == pytest.approx(15.0)
+
+
+def test_rate_meter_averages_over_its_window():
+    meter = RateMeter(window=10.0)
+    meter.add(100, now=0.0)
+    meter.add(50, now=5.0)
+    assert meter.rate(now=6.0) == pytest.approx(15.0)
+    assert meter.rate(now=12.0) == pytest.approx(5.0)  # the first mark left the window
+    assert meter.rate(now=30.0) == 0.0
+
+
+@pytest.mark.parametrize(("reasons", "type_"), [
+    (["turnout.voted.method: 'walk' is not one of …"], "turnout.voted"),
+    (["event.retracted.reason: required; add a string"], "event.retracted"),
+    (["event.type: 'nope' is not a known event type; use one of …"], "unknown"),
+    (["event: expected a JSON object, got array"], "unknown"),
+    (["record: not valid JSON: …"], "unknown"),
+    ([], "unknown"),
+])  # fmt: skip
+def test_rejected_type_comes_from_the_reason_path(reasons, type_):
+    assert rejected_type(reasons) == type_
