@@ -65,6 +65,29 @@ class Settings:
         default=0.2,
         metadata=_env("TURNOUT_BATCH_WITHIN", "Seconds an agent waits to fill a batch."),
     )
+    grafana_token: str | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_GRAFANA_TOKEN", "Grafana service-account token for dashboards push."
+        ),
+    )
+    grafana_user: str | None = field(
+        default=None, metadata=_env("TURNOUT_GRAFANA_USER", "Grafana user (basic auth) for push.")
+    )
+    grafana_password: str | None = field(
+        default=None, metadata=_env("TURNOUT_GRAFANA_PASSWORD", "Grafana password for push.")
+    )
+    grafana_clickhouse_url: str | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_GRAFANA_CLICKHOUSE_URL",
+            "ClickHouse as Grafana reaches it, with its read-only user (dashboards push).",
+        ),
+    )
+    prometheus_url: str | None = field(
+        default=None,
+        metadata=_env("TURNOUT_PROMETHEUS_URL", "Prometheus that scrapes the worker (push)."),
+    )
     test_hooks: bool = field(
         default=False,
         metadata=_env("TURNOUT_TEST_HOOKS", "Serve /v1/_test/* fault injection (tests only)."),
