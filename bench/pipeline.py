@@ -28,12 +28,12 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.records import plain_consumer  # noqa: E402
-from streams.client import ApiClient  # noqa: E402
-from streams.local import LocalKafka, LocalWorker, create_topics  # noqa: E402
-from streams.settings import EVENTS_TOPIC, Settings  # noqa: E402
-from streams.simulate import SimulationConfig, simulate  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from bench.records import plain_consumer
+from streams.client import ApiClient
+from streams.local import LocalKafka, LocalWorker, create_topics
+from streams.settings import EVENTS_TOPIC, Settings
+from streams.simulate import SimulationConfig, simulate
+from tests.conftest import free_port
 
 BATCH = 5000
 
@@ -139,15 +139,12 @@ def main() -> None:
     e2e = n / visible
     print(f"\nevents: {n}; 2 cores; local Kafka, embedded chDB")
     print(f"{'measure':<58} {'value':>12} {'vs ceiling':>10}")
-    print(
-        f"{'HTTP ingest, accepted (events/s)':<58} {n / accepted:>12,.0f} {n / accepted / ceiling:>9.2f}x"
-    )
-    print(
-        f"{'end to end, accepted -> visible in turnout-gap (events/s)':<58} {e2e:>12,.0f} {e2e / ceiling:>9.2f}x"
-    )
-    print(
-        f"{'plain aiokafka getmany + decode, same topic (events/s)':<58} {ceiling:>12,.0f} {1:>9.2f}x"
-    )
+    for name, rate in (
+        ("HTTP ingest, accepted (events/s)", n / accepted),
+        ("end to end, accepted -> visible in turnout-gap (events/s)", e2e),
+        ("plain aiokafka getmany + decode, same topic (events/s)", ceiling),
+    ):
+        print(f"{name:<58} {rate:>12,.0f} {rate / ceiling:>9.2f}x")
     if lat:
         print(f"freshness at {args.rate} events/s over {args.seconds}s ({len(lat)} probes): "
               f"p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -22,15 +23,25 @@ class DeadLetters:
         self.consumer.assign(self.partitions)
         self.mark = self.consumer.end_offsets(self.partitions)
 
-    def since(self, expected: int, timeout_ms: int = 15_000) -> list[dict[str, Any]]:
-        """At least `expected` dead letters written after the mark (fewer on timeout)."""
+    def since(
+        self,
+        expected: int,
+        timeout_ms: int = 15_000,
+        match: Callable[[dict[str, Any]], bool] = lambda letter: True,
+    ) -> list[dict[str, Any]]:
+        """At least `expected` matching dead letters written after the mark (fewer on timeout).
+
+        Other tests' letters can arrive meanwhile (a restarted worker re-dead-letters what it
+        re-reads), so callers match on what is theirs.
+        """
         for tp in self.partitions:
             self.consumer.seek(tp, self.mark[tp])
         found: list[dict[str, Any]] = []
         polls = max(1, timeout_ms // 200)
         for _ in range(polls):
             for records in self.consumer.poll(timeout_ms=200).values():
-                found.extend(msgspec.json.decode(r.value) | {"_offset": r.offset} for r in records)
+                letters = (msgspec.json.decode(r.value) | {"_offset": r.offset} for r in records)
+                found.extend(letter for letter in letters if match(letter))
             if len(found) >= expected:
                 break
         return found
