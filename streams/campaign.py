@@ -25,6 +25,17 @@ _LIVE_EVENTS = (
 )
 
 
+def _ward_filter(
+    clause: str, election_id: str, ward: str | None, **extra: Any
+) -> tuple[str, dict[str, Any]]:
+    """(`WHERE`/`HAVING ward = …` or "", the query parameters)."""
+    params: dict[str, Any] = {"election": election_id, **extra}
+    if ward is None:
+        return "", params
+    params["ward"] = ward
+    return f"{clause} ward = {{ward:String}}", params
+
+
 def _live(*types: str) -> str:
     """FROM … WHERE for the election's unretracted events of `types`."""
     return _LIVE_EVENTS.replace("{types}", ", ".join(f"'{t}'" for t in types))
@@ -53,11 +64,7 @@ def activity_by_session_query(election_id: str, ward: str | None = None) -> Quer
     Canvass attempts without a session_id form one row with session_id ''. A session's ward
     is that of its session.started, else that of its canvasses.
     """
-    params: dict[str, Any] = {"election": election_id}
-    having = ""
-    if ward is not None:
-        having = "HAVING ward = {ward:String}"
-        params["ward"] = ward
+    having, params = _ward_filter("HAVING", election_id, ward)
     sql = f"""
 SELECT session_id,
     if(anyIf(w, src = 's') != '', anyIf(w, src = 's'), anyIf(w, src = 'c')) AS ward,
@@ -88,11 +95,7 @@ ORDER BY started_ms IS NULL, started_ms, session_id
 
 def activity_by_hour_query(election_id: str, timezone: str, ward: str | None = None) -> Query:
     """Canvass attempts and contacts per hour of the election's local time."""
-    params: dict[str, Any] = {"election": election_id, "tz": timezone}
-    where = ""
-    if ward is not None:
-        where = "WHERE ward = {ward:String}"
-        params["ward"] = ward
+    where, params = _ward_filter("WHERE", election_id, ward, tz=timezone)
     sql = f"""
 SELECT toUnixTimestamp(toStartOfHour(occurred_at, {{tz:String}})) AS hour,
     count() AS attempts,
@@ -116,11 +119,7 @@ ORDER BY hour
 
 def intensity_query(election_id: str, ward: str | None = None) -> Query:
     """Per ward: contacted canvasses, and campaign-day sessions with their volunteers."""
-    params: dict[str, Any] = {"election": election_id}
-    where = ""
-    if ward is not None:
-        where = "WHERE ward = {ward:String}"
-        params["ward"] = ward
+    where, params = _ward_filter("WHERE", election_id, ward)
     sql = f"""
 SELECT ward,
     countIf(type = 'canvass.recorded' AND outcome = 'contacted') AS contacts,
@@ -144,11 +143,7 @@ ORDER BY ward
 
 def results_query(election_id: str, ward: str | None = None) -> Query:
     """Our votes and all votes cast per ward, from its latest unretracted result.declared."""
-    params: dict[str, Any] = {"election": election_id}
-    where = ""
-    if ward is not None:
-        where = "WHERE ward = {ward:String}"
-        params["ward"] = ward
+    where, params = _ward_filter("WHERE", election_id, ward)
     sql = f"""
 WITH ({OUR_PARTY_SQL}) AS our
 SELECT ward,
