@@ -79,6 +79,7 @@ class Replay:
                 await projector.rewrite_aggregates(state, "replay")
             for tp in tps:
                 projector.positions[tp.partition] = ends[tp]
+            projector.dead_letter = runtime.dead_letter  # live again: new junk is dead-lettered
             runtime.projector = projector
         log.info("replay rebuilt %d partitions from %d records", len(tps), self.progress.done)
 

@@ -13,12 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
+from kafka import KafkaProducer
 
 from streams.client import ApiClient, ApiError
 from streams.local import LocalKafka, LocalWorker
-from streams.settings import Settings
+from streams.settings import EVENTS_TOPIC, Settings
 from streams.simulate import Simulation, SimulationConfig, simulate
 from tests.conftest import TOKENS
+from tests.integration.dlq import DeadLetters
 from tests.integration.helpers import assert_rows_equal_truth, settled
 
 pytestmark = pytest.mark.integration
@@ -186,3 +188,17 @@ def test_replay_rebuilds_exactly_the_live_numbers(
         api.turnout_gap(election_id, by="ward", as_of="2026-05-07T12:00:00+01:00") == as_of_before
     )
     assert_rows_equal_truth(live(), sim.truth)
+
+
+def test_after_a_replay_invalid_records_are_still_dead_lettered(
+    services: Settings, api: ApiClient, election_id: str
+):
+    done = run_cli(services, "replay")
+    assert done.returncode == 0, done.stdout + done.stderr
+    letters = DeadLetters(services)
+    producer = KafkaProducer(bootstrap_servers=services.bootstrap_servers, acks="all")
+    producer.send(EVENTS_TOPIC, b"{not json " + election_id.encode(), key=b"x").get(timeout=30)
+    producer.close()
+    found = letters.since(1, match=lambda x: election_id in x["raw"])
+    letters.close()
+    assert found and found[0]["errors"][0].startswith("record: not valid JSON")

@@ -93,7 +93,7 @@ def test_events_produced_straight_to_kafka_are_validated_and_dead_lettered(
     rows = settled(api, election_id)
     assert rows[0]["electorate"] == 1 and rows[0]["supporters"] == 1
     found = letters.since(2, match=lambda x: election_id in x["raw"])
-    assert any(_json_or_none(x["raw"]) == bad for x in found)
+    assert any(_json_or_none(x["raw"]) == bad for x in found), found
     reasons = [r for x in found for r in x["errors"]]
     assert 'canvass.recorded.intention: required when outcome is "contacted"' in reasons
     assert any(r.startswith("record: not valid JSON") for r in reasons)
