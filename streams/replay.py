@@ -9,14 +9,17 @@ fetched are duplicates it ignores (rule 1).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import TP
 
 from streams.agents import record_of
+from streams.errors import TurnoutError
 from streams.projector import Projector
 from streams.settings import EVENTS_TOPIC
 from streams.state import PartitionState
@@ -25,6 +28,12 @@ if TYPE_CHECKING:
     from streams.app import TurnoutApp
 
 log = logging.getLogger(__name__)
+
+ASSIGNMENT_WAIT = 60.0  # seconds a replay waits for the worker to own partitions
+
+
+class ReplayError(TurnoutError):
+    """A replay could not run; the message says why and what to do."""
 
 
 @dataclass
@@ -58,6 +67,9 @@ class Replay:
         try:
             await self._run()
             self.progress.state = "done"
+        except asyncio.CancelledError:
+            self.progress.state, self.progress.error = "failed", "cancelled (worker stopping?)"
+            raise
         except Exception as err:
             log.exception("replay failed")
             self.progress.state, self.progress.error = "failed", f"{type(err).__name__}: {err}"
@@ -66,8 +78,8 @@ class Replay:
 
     async def _run(self) -> None:
         runtime = self.app.runtime
+        tps = await self._assigned()
         async with runtime.batch_lock:
-            tps = sorted(tp for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC)
             ends = dict(await self.app.consumer.highwaters(*tps))
             starts = dict(await self.app.consumer.earliest_offsets(*tps))
             self.progress.total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
@@ -83,7 +95,24 @@ class Replay:
             runtime.projector = projector
         log.info("replay rebuilt %d partitions from %d records", len(tps), self.progress.done)
 
+    async def _assigned(self, timeout: float = ASSIGNMENT_WAIT) -> list[TP]:
+        """This worker's partitions of turnout.events, waiting while a rebalance settles."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tps = sorted(tp for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC)
+            if tps:
+                return tps
+            if time.monotonic() > deadline:
+                raise ReplayError(
+                    f"no partition of {EVENTS_TOPIC} is assigned to this worker after "
+                    f"{timeout:.0f}s; check `turnout status` and retry"
+                )
+            await asyncio.sleep(0.5)
+
     async def _read(self, projector: Projector, spans: dict[int, tuple[int, int]]) -> None:
+        parts = {p: TopicPartition(EVENTS_TOPIC, p) for p, (a, b) in spans.items() if b > a}
+        if not parts:
+            return
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.app.runtime.settings.bootstrap_servers,
             group_id=None,
@@ -93,7 +122,6 @@ class Replay:
         )
         await consumer.start()
         try:
-            parts = {p: TopicPartition(EVENTS_TOPIC, p) for p, (a, b) in spans.items() if b > a}
             consumer.assign(list(parts.values()))
             for p, tp in parts.items():
                 consumer.seek(tp, spans[p][0])
@@ -110,7 +138,18 @@ class Replay:
                     if await consumer.position(tp) >= spans[p][1]:
                         del parts[p]
         finally:
-            await consumer.stop()
+            await _stop(consumer)
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop a group-less consumer. aiokafka's stop() can re-raise the CancelledError of a task
+    it cancelled itself; swallow that one, never a cancellation of this task."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 
 async def _count_only(raw: bytes, reasons: list[str], where: dict[str, Any]) -> None:
