@@ -57,6 +57,7 @@ def _demo(settings: Settings, console: Console, electors: int, wards: int, secon
             time.sleep(1)
         client.wait_caught_up(timeout=300)
         live.update(_live_view(client, election_id))
+    console.print()  # the live frame's status line ends without a newline
     summary.print(console)
     rows = client.turnout_gap(election_id, by="ward,age_band")["rows"]
     console.print(comparison(rows, sim.truth))
