@@ -23,8 +23,9 @@ Rules implemented (SPEC "How state is derived"):
 
 Interpretations chosen where the SPEC is silent:
 - Validity ("simple checks", see `is_valid`): a JSON object with exactly the fields of its type,
-  each of the right JSON type and range; `null` is never a valid value (omit optional fields
-  instead); `occurred_at` must be RFC 3339 with `T`, seconds and an offset (`Z` or +hh:mm).
+  each of the right JSON type and range; `null` in an optional field means "not given" (as
+  the pipeline reads it; `timezone` may not be null); `occurred_at` must be RFC 3339 with
+  `T`, seconds and an offset (`Z` or +hh:mm).
   Invalid events are skipped and never count as "accepted" for rule 1: a valid event with the
   same `event_id` arriving later is still accepted.
 - One election per fold: `election_id` if given, else the election of the first valid event.
@@ -222,6 +223,11 @@ _FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
 }
 
 
+# Optional fields that may be null ("not given"); `timezone` has a default and may not be null.
+_NULLABLE = frozenset({"intention", "likelihood", "age_band", "session_id", "polling_station",
+                       "elector_id"})  # fmt: skip
+
+
 def instant_if_valid(item: Any) -> datetime | None:
     """The event's `occurred_at` if `item` is a valid schema_version 1 event, else None."""
     kind = item.get("type") if type(item) is dict else None
@@ -229,12 +235,16 @@ def instant_if_valid(item: Any) -> datetime | None:
         return None
     checks, required = _FIELDS[kind]
     for key, value in item.items():
+        if value is None and key in _NULLABLE and key not in required:
+            continue  # null in an optional field means "not given"
         ok = checks.get(key)
         if ok is None or not ok(value):
             return None
     if not item.keys() >= required:
         return None
-    if kind == "canvass.recorded" and (item["outcome"] == "contacted") != ("intention" in item):
+    if kind == "canvass.recorded" and (item["outcome"] == "contacted") != (
+        item.get("intention") is not None
+    ):
         return None
     return parse_instant(item["occurred_at"])
 
@@ -310,7 +320,7 @@ def _fold_elector(
             register = ev
         elif kind == "canvass.recorded":
             seen_ward = ev["ward"]
-            if ev.get("age_band", "unknown") != "unknown":  # "unknown" gives no age band
+            if (ev.get("age_band") or "unknown") != "unknown":  # "unknown" gives no age band
                 canvass_age = ev["age_band"]
             if ev["outcome"] == "contacted":
                 contacted, intention = True, ev["intention"]
