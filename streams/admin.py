@@ -8,16 +8,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from streams.replay import Replay
+from streams.responses import unauthorized
 
 if TYPE_CHECKING:
     from streams.app import TurnoutApp
-
-
-def _unauthorized() -> web.Response:
-    return web.json_response(
-        {"error": "missing or unknown bearer token: send Authorization: Bearer <token>"},
-        status=401,
-    )
 
 
 class Admin:
@@ -37,7 +31,7 @@ class Admin:
 
     async def start_replay(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return _unauthorized()
+            return unauthorized()
         if self._task is not None and not self._task.done():
             return web.json_response(self.replay.progress.as_dict(), status=409)
         self._task = asyncio.create_task(self.replay.run())
@@ -46,13 +40,13 @@ class Admin:
 
     async def replay_status(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return _unauthorized()
+            return unauthorized()
         return web.json_response(self.replay.progress.as_dict())
 
     async def inject_sink_failures(self, request: web.Request) -> web.Response:
         """Tests: make the next N ClickHouse writes fail as if the server were down."""
         if not self._authorized(request):
-            return _unauthorized()
+            return unauthorized()
         body = await request.json()
         self.app.runtime.sink.failures_to_inject = int(body["count"])
         return web.json_response({"failures_to_inject": int(body["count"])})

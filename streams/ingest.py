@@ -25,6 +25,7 @@ from streams import events as ev
 from streams import metrics
 from streams.auth import Tokens
 from streams.errors import EventRejected
+from streams.responses import error, unauthorized
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,12 @@ MAX_EVENTS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 RECORD_EVENTS = 500  # events per Kafka record; ~150 KB, well under the broker's 1 MB default
 SOURCE_HEADER = "turnout-source"
+TOO_LARGE = f"body larger than {MAX_BYTES} bytes; split it into smaller requests"
 
 
 def partition_for(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner (murmur2), so direct producers keyed the same agree."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 @dataclass
@@ -104,15 +102,15 @@ class Ingest:
     async def post_events(self, request: web.Request) -> web.Response:
         source = self.tokens.name_of(request)
         if source is None:
-            return error(401, "missing or unknown bearer token: send Authorization: Bearer <token>")
+            return unauthorized()
         if (request.content_length or 0) > MAX_BYTES:
-            return error(413, f"body larger than {MAX_BYTES} bytes; split it into smaller requests")
+            return error(413, TOO_LARGE)
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return error(413, f"body larger than {MAX_BYTES} bytes; split it into smaller requests")
+            return error(413, TOO_LARGE)
         if len(body) > MAX_BYTES:
-            return error(413, f"body larger than {MAX_BYTES} bytes; split it into smaller requests")
+            return error(413, TOO_LARGE)
         try:
             parsed = parse_body(body, request.content_type)
         except ValueError as err:

@@ -22,6 +22,7 @@ from streams import metrics, openapi
 from streams import queries as q
 from streams.campaign import ACTIVITY_BY
 from streams.errors import QueryError
+from streams.responses import error, unauthorized
 
 if TYPE_CHECKING:
     from streams.app import TurnoutApp
@@ -29,10 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 def parse_time(name: str, value: str | None) -> datetime | None:
@@ -88,9 +85,7 @@ class Views:
 
         async def guarded(request: web.Request) -> web.Response:
             if self.runtime.tokens.name_of(request) is None:
-                return error(
-                    401, "missing or unknown bearer token: send Authorization: Bearer <token>"
-                )
+                return unauthorized()
             try:
                 return await handler(request)
             except q.ElectionNotFound as err:
