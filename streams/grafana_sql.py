@@ -163,22 +163,27 @@ def freshness_sql(per_election: bool = True) -> str:
 FROM events{where}"""
 
 
-def canvass_activity_sql() -> str:
-    """Canvass attempts and contacts per time bucket, as rates per hour, and the contact rate."""
-    return f"""SELECT $__timeInterval(occurred_at) AS time,
-    countIf(outcome = 'contacted') * 3600 / ($__interval_s) AS contacts_per_hour,
-    count() * 3600 / ($__interval_s) AS attempts_per_hour,
-    countIf(outcome = 'contacted') / count() AS contact_rate
-FROM (
-    SELECT occurred_at,
-        JSONExtractString(payload, 'outcome') AS outcome,
+def _canvasses(with_time: bool = False) -> str:
+    """Unretracted canvass attempts in the time range: outcome, ward (and occurred_at)."""
+    first = "occurred_at,\n        " if with_time else ""
+    return f"""
+    SELECT {first}JSONExtractString(payload, 'outcome') AS outcome,
         JSONExtractString(payload, 'ward') AS ward
     FROM events FINAL
     WHERE election_id = {ELECTION}
       AND type = 'canvass.recorded'
       AND $__timeFilter(occurred_at)
       AND event_id NOT IN {RETRACTED}
-)
+"""
+
+
+def canvass_activity_sql() -> str:
+    """Canvass attempts and contacts per time bucket, as rates per hour, and the contact rate."""
+    return f"""SELECT $__timeInterval(occurred_at) AS time,
+    countIf(outcome = 'contacted') * 3600 / ($__interval_s) AS contacts_per_hour,
+    count() * 3600 / ($__interval_s) AS attempts_per_hour,
+    countIf(outcome = 'contacted') / count() AS contact_rate
+FROM ({_canvasses(with_time=True)})
 WHERE {WARD_FILTER}
 GROUP BY time
 ORDER BY time"""
@@ -189,15 +194,7 @@ def contact_rate_sql() -> str:
     return f"""SELECT countIf(outcome = 'contacted') AS contacts,
     count() AS attempts,
     if(attempts = 0, NULL, contacts / attempts) AS contact_rate
-FROM (
-    SELECT JSONExtractString(payload, 'outcome') AS outcome,
-        JSONExtractString(payload, 'ward') AS ward
-    FROM events FINAL
-    WHERE election_id = {ELECTION}
-      AND type = 'canvass.recorded'
-      AND $__timeFilter(occurred_at)
-      AND event_id NOT IN {RETRACTED}
-)
+FROM ({_canvasses()})
 WHERE {WARD_FILTER}"""
 
 
