@@ -92,7 +92,7 @@ class ApiClient:
             raise ApiError(f"cannot reach the worker at {self.base}: {err}") from err
         return response.json()  # type: ignore[no-any-return]
 
-    def wait_caught_up(self, timeout: float = 120, settle: float = 0.0) -> None:
+    def wait_caught_up(self, timeout: float = 120) -> None:
         """Until the worker has processed everything in turnout.events."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

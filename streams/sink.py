@@ -67,7 +67,6 @@ class Sink:
         self.client = client
         self.max_backoff = max_backoff
         self.failures_to_inject = 0  # tests: make the next N writes fail as if ClickHouse were down
-        self.failures = 0  # writes that failed and were retried (for /metrics)
         self._lock = threading.Lock()
         self.stopping = False
 
@@ -126,7 +125,6 @@ class Sink:
                 log.debug("wrote batch %s in %.3fs", where, time.perf_counter() - started)
                 return
             except SinkError as err:
-                self.failures += 1
                 metrics.SINK_FAILURES.inc()
                 if self.stopping:
                     raise
