@@ -29,10 +29,10 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.records import plain_consumer
-from streams.client import ApiClient
-from streams.local import LocalKafka, LocalWorker, create_topics
+from streams.cli.client import ApiClient
+from streams.cli.local import LocalKafka, LocalWorker, create_topics
 from streams.settings import EVENTS_TOPIC, Settings
-from streams.simulate import SimulationConfig, simulate
+from streams.sim.simulate import SimulationConfig, simulate
 from tests.conftest import free_port
 
 BATCH = 5000

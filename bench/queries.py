@@ -34,12 +34,12 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streams import clickhouse
-from streams.fold import Fact, fold
-from streams.queries import parse_bucket
-from streams.reader import Reader
-from streams.sink import Sink, SinkBatch, ch_time
-from streams.state import PartitionState
+from streams.fold.rules import Fact, fold
+from streams.fold.state import PartitionState
+from streams.read.queries import parse_bucket
+from streams.read.reader import Reader
+from streams.store import connection as clickhouse
+from streams.store.sink import Sink, SinkBatch, ch_time
 
 ELECTION = "2026-05-07-bench"
 OUR_PARTY = "LAB"

@@ -25,7 +25,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streams.local import LocalKafka
+from streams.cli.local import LocalKafka
 from streams.settings import Settings
 from tests.conftest import free_port
 

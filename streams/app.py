@@ -1,119 +1,43 @@
-"""The Faust app: the turnout.events topic, the folding agent and the web views, wired together.
+"""The composition root: builds the worker's Faust app and hands each part what it needs.
 
-`create_app(settings)` builds everything; `turnout worker` runs it. In the embedded default the
-worker is the only process that opens ClickHouse (chDB allows one engine per process and one
-process per data folder), so every read goes through its HTTP API.
+`create_app(settings)` wires the runtime (ClickHouse, producer, projector) to the agent, the
+HTTP views, the operator endpoints and replay; `turnout worker` runs it. Nothing imports this
+module but the CLI's `worker` command. In the embedded default the worker is the only process
+that opens ClickHouse (chDB allows one engine per process and one process per data folder), so
+every read goes through its HTTP API.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 import faust
-import msgspec
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 
-from streams import clickhouse, metrics
-from streams.admin import Admin
-from streams.agents import register_agents
-from streams.auth import Tokens, server_tokens
-from streams.ingest import MAX_BYTES, Ingest
-from streams.projector import Projector
-from streams.reader import Reader
-from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
-from streams.sink import Sink
-from streams.views import Views
+from streams import metrics
+from streams.api import MAX_BYTES, Admin, Views
+from streams.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
+from streams.worker import Replay, Runtime, register_agents
 
 log = logging.getLogger(__name__)
 
-CONSUMER_GROUP = "turnout"  # the Faust app id
-
-
-class Runtime:
-    """What the agent and the views share: ClickHouse clients, the producer, the projector."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        writer = clickhouse.connect(settings)
-        applied = clickhouse.migrate(writer)
-        if applied:
-            log.info("ClickHouse migrations applied: %s", ", ".join(applied))
-        self.sink = Sink(writer)
-        self.reader = Reader(clickhouse.connect(settings), lambda: clickhouse.connect(settings))
-        self.tokens = Tokens(server_tokens(settings))
-        self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC)
-        self._producer: AIOKafkaProducer | None = None
-        self._producer_lock = asyncio.Lock()
-        self.batch_lock = asyncio.Lock()
-        self.last_write = time.time()
-        self.freshness = metrics.Freshness()
-
-    async def producer(self) -> AIOKafkaProducer:
-        """The idempotent acks=all producer, started on first use (it needs the running loop)."""
-        async with self._producer_lock:
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self.settings.bootstrap_servers,
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=2,
-                    max_request_size=4 * 1024 * 1024,
-                )
-                await producer.start()
-                self._producer = producer
-        return self._producer
-
-    async def ingest(self) -> Ingest:
-        return Ingest(await self.producer(), self.tokens)
-
-    async def dead_letter(self, raw: bytes, reasons: list[str], where: dict[str, Any]) -> None:
-        """Dead-letter an event the agent refused (it was produced straight to Kafka)."""
-        value = {"raw": raw.decode("utf-8", "replace"), "errors": reasons, **where}
-        metrics.count_rejected("agent", [reasons])
-        producer = await self.producer()
-        await producer.send_and_wait(DLQ_TOPIC, msgspec.json.encode(value))
-
-    async def consumer_lag(self, app: faust.App) -> dict[int, int] | None:
-        """Records not yet processed per assigned partition; None before any assignment."""
-        tps = [tp for tp in app.consumer.assignment() if tp.topic == EVENTS_TOPIC]
-        if not tps:
-            return None
-        ends = await app.consumer.highwaters(*tps)
-        committed = await self._committed(tps)
-        lag = {}
-        for tp in tps:
-            done = max(self.projector.positions.get(tp.partition, 0), committed.get(tp, 0))
-            lag[tp.partition] = max(0, (ends.get(tp) or 0) - done)
-        return lag
-
-    async def _committed(self, tps: list[TP]) -> dict[TP, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
-        await admin.start()
-        try:
-            offsets = await admin.list_consumer_group_offsets(CONSUMER_GROUP)
-        finally:
-            await admin.close()
-        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
-
-    async def stop(self) -> None:
-        self.sink.stopping = True
-        if self._producer is not None:
-            await self._producer.stop()
-
 
 class TurnoutApp(faust.App):
-    """faust.App that mounts Turnout's HTTP API on Faust's aiohttp server."""
+    """faust.App that mounts Turnout's HTTP API on Faust's aiohttp server and closes the
+    runtime when the worker stops."""
 
     runtime: Runtime
 
     def on_webserver_init(self, web_driver: Any) -> None:
-        Views(self).mount(web_driver.web_app.router)
-        Admin(self).mount(web_driver.web_app.router)
+        router = web_driver.web_app.router
+        Views(self.runtime).mount(router)
+        Admin(self.runtime, Replay(self.runtime)).mount(router)
+
+    async def on_stop(self) -> None:
+        self.runtime.stopping()  # a sink retrying a write gives up, so the agent can stop
+        await super().on_stop()
+        await self.runtime.stop()
 
 
 def broker_urls(bootstrap: str) -> str:
@@ -126,6 +50,7 @@ def create_app(settings: Settings) -> TurnoutApp:
         CONSUMER_GROUP,
         broker=broker_urls(settings.bootstrap_servers),
         store="memory://",
+        datadir=str(settings.home / "faust"),
         autodiscover=False,
         web_enabled=True,
         web_bind=host,
@@ -140,12 +65,12 @@ def create_app(settings: Settings) -> TurnoutApp:
         producer_acks=-1,
         web_transport=f"tcp://{host}:{port}",
     )
-    app.runtime = Runtime(settings)
-    register_agents(app, settings)
+    runtime = app.runtime = Runtime(settings, app)
+    register_agents(app, runtime)
 
     @app.on_partitions_revoked.connect  # type: ignore[misc,arg-type]
     async def _revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
-        app.runtime.projector.drop(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
+        runtime.projector.drop(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
 
     del _revoked
     metrics.FRESHNESS.set(0)

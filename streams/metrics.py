@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.events import EVENT_TYPES
-
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 ACCEPTED = Counter(
@@ -74,18 +72,10 @@ PROCESSING_RATE = Gauge(
 )
 
 
-def rejected_type(reasons: Iterable[str]) -> str:
-    """The event type a rejected event claimed, from its reasons (`<type>.<field>: …`)."""
-    for reason in reasons:
-        path = reason.split(":", 1)[0]
-        type_ = ".".join(path.split(".")[:2])
-        return type_ if type_ in EVENT_TYPES else "unknown"
-    return "unknown"
-
-
-def count_rejected(stage: str, reasons_per_event: Iterable[Iterable[str]]) -> None:
-    for reasons in reasons_per_event:
-        REJECTED_BY_TYPE.labels(stage=stage, type=rejected_type(reasons)).inc()
+def count_rejected(stage: str, types: Iterable[str]) -> None:
+    """Count rejected events by stage and the type each claimed (see events.rejected_type)."""
+    for type_ in types:
+        REJECTED_BY_TYPE.labels(stage=stage, type=type_).inc()
 
 
 class RateMeter:

@@ -17,6 +17,7 @@ from streams.errors import ConfigError
 
 EVENTS_TOPIC = "turnout.events"
 DLQ_TOPIC = "turnout.events.dlq"
+CONSUMER_GROUP = "turnout"  # the Faust app id: the workers' consumer group
 
 
 def _env(name: str, doc: str) -> dict[str, str]:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.client import ApiClient
-from streams.local import LocalKafka, LocalWorker, create_topics
+from streams.cli.client import ApiClient
+from streams.cli.local import LocalKafka, LocalWorker, create_topics
 from streams.settings import Settings
 
 logging.getLogger("kafka").setLevel(logging.CRITICAL)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from streams.errors import EventRejected
 from streams.events import EVENT_TYPES, validate
-from streams.schema_export import REGENERATE, SCHEMA_DIR, json_schemas, stale_files
+from streams.events.schema import REGENERATE, SCHEMA_DIR, json_schemas, stale_files
 
 README = SCHEMA_DIR.parent / "README.md"
 

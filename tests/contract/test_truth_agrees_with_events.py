@@ -12,8 +12,8 @@ import pytest
 
 from streams import events as ev
 from streams.errors import EventRejected
-from streams.simulate import SimulationConfig, simulate
-from streams.truth import is_valid
+from streams.sim.simulate import SimulationConfig, simulate
+from streams.sim.truth import is_valid
 from tests import factories as f
 
 

@@ -21,12 +21,12 @@ import msgspec
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from streams import clickhouse
-from streams.ingest import partition_for
-from streams.projector import Projector, Record
+from streams.events import partition_for
 from streams.settings import EVENTS_TOPIC, Settings
-from streams.simulate import Simulation, SimulationConfig, simulate
-from streams.sink import Sink
+from streams.sim.simulate import Simulation, SimulationConfig, simulate
+from streams.store import connection as clickhouse
+from streams.store.sink import Sink
+from streams.worker.projector import Projector, Record
 
 PARTITIONS = 4
 RECORDS_PER_BATCH = 500

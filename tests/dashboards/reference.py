@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams import queries as q
-from streams.reader import Reader
-from streams.truth import instant_if_valid
+from streams.read import queries as q
+from streams.read.reader import Reader
+from streams.sim.truth import instant_if_valid
 
 Row = dict[str, Any]
 

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from grafana_foundation_sdk.models import dashboard as dm
 
-from streams.dashboards import DASHBOARDS_DIR, build, dump, render
-from streams.grafana_dashboards import DASHBOARDS, FOLDER_UID
-from streams.grafana_query import (
+from streams.grafana.dashboards import DASHBOARDS, FOLDER_UID
+from streams.grafana.push import DASHBOARDS_DIR, build, dump, render
+from streams.grafana.query import (
     CLICKHOUSE_TYPE,
     CLICKHOUSE_UID,
     PROMETHEUS_TYPE,
@@ -38,7 +38,7 @@ def test_committed_json_is_what_the_generator_writes(tmp_path: Path):
         mine = (DASHBOARDS_DIR / path.name).read_text(encoding="utf-8")
         assert mine == path.read_text(encoding="utf-8"), (
             f"dashboards/{path.name} differs from the generator: run "
-            "`python -m streams.dashboards build` (turnout dashboards build) and commit it"
+            "`python -m streams.grafana.push build` (turnout dashboards build) and commit it"
         )
     assert sorted(p.name for p in DASHBOARDS_DIR.glob("*.json")) == sorted(p.name for p in written)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from streams.grafana_query import CLICKHOUSE_TYPE, CLICKHOUSE_UID, PROMETHEUS_UID
+from streams.grafana.query import CLICKHOUSE_TYPE, CLICKHOUSE_UID, PROMETHEUS_UID
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
 from tests.dashboards.conftest import LoadedEngine
 
@@ -116,8 +116,8 @@ def test_worker_image_builds_from_files_in_the_repo():
             assert source not in ignored, f"COPY {source}: excluded by .dockerignore"
     assert "EXPOSE 6066" in dockerfile
     assert 'ENTRYPOINT ["turnout"]' in dockerfile and '"worker"' in dockerfile
-    # migrations are read next to the package: it must be installed in place
-    assert "pip install -e ." in dockerfile and "COPY schemas" in dockerfile
+    # migrations are package data: a regular install carries them
+    assert "RUN pip install ." in dockerfile and "COPY schemas" not in dockerfile
 
 
 def test_prometheus_scrapes_the_workers_metrics():

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.grafana_macros import (
+from tests.dashboards.macros import (
     ALL,
     MacroError,
     QueryContext,

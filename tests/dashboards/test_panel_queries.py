@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from streams import metrics
-from streams.dashboards import DASHBOARDS_DIR
-from streams.grafana_macros import ALL, QueryContext, Variable, expand
-from streams.grafana_query import CLICKHOUSE_UID, PROMETHEUS_UID
-from streams.reader import Reader
+from streams.grafana.push import DASHBOARDS_DIR
+from streams.grafana.query import CLICKHOUSE_UID, PROMETHEUS_UID
+from streams.read.reader import Reader
 from tests.dashboards import reference as ref
 from tests.dashboards.conftest import PARTITIONS, LoadedEngine, _partition
+from tests.dashboards.macros import ALL, QueryContext, Variable, expand
 
 LONDON = ZoneInfo("Europe/London")
 POLLING_DAY = (datetime(2026, 5, 7, tzinfo=LONDON), datetime(2026, 5, 7, 23, 59, 59, tzinfo=LONDON))

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from streams.dashboards import (
+from streams.errors import ConfigError
+from streams.grafana.push import (
     DASHBOARDS_DIR,
     ClickHouseTarget,
     GrafanaError,
     grafana_auth,
     push,
 )
-from streams.errors import ConfigError
 
 TOKEN = "glsa_test-token"
 CLICKHOUSE = ClickHouseTarget.from_url("clickhouse://grafana:s3cret@clickhouse:9000/turnout")

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streams.client import ApiClient
+from streams.cli.client import ApiClient
 
 
 def wait_for_rows(

@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from streams.client import ApiClient
+from streams.cli.client import ApiClient
 from tests import factories as f
 from tests.integration.helpers import wait_for_rows
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from streams import cli, watch
-from streams.client import ApiClient
+from streams.cli import commands as cli
+from streams.cli import watch
+from streams.cli.client import ApiClient
 from streams.settings import Settings
 from tests.integration import read_scenario as scenario
 

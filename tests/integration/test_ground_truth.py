@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from streams.client import ApiClient
-from streams.sender import post_batches, produce_direct
+from streams.cli.client import ApiClient
+from streams.cli.sender import post_batches, produce_direct
 from streams.settings import Settings
-from streams.simulate import SimulationConfig, paced, simulate
+from streams.sim.simulate import SimulationConfig, paced, simulate
 from tests.integration.helpers import assert_rows_equal_truth, settled
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from kafka import KafkaProducer
 
 from streams import events as ev
-from streams.client import ApiClient
-from streams.ingest import partition_for
+from streams.cli.client import ApiClient
+from streams.events import partition_for
 from streams.settings import EVENTS_TOPIC, Settings
 from tests import factories as f
 from tests.conftest import TOKENS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.local import LocalKafka, LocalWorker, port_open
+from streams.cli.local import LocalKafka, LocalWorker, port_open
 from tests.conftest import settings_for_tests
 
 pytestmark = pytest.mark.integration

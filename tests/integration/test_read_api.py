@@ -16,7 +16,7 @@ from openapi_spec_validator import validate as validate_spec
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from streams.client import ApiClient
+from streams.cli.client import ApiClient
 from streams.settings import Settings
 from tests import factories as f
 from tests.integration import read_scenario as scenario

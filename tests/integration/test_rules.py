@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.client import ApiClient
+from streams.cli.client import ApiClient
 from tests import factories as f
 from tests.integration.helpers import settled
 

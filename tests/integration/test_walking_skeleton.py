@@ -7,7 +7,7 @@ import msgspec
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.client import ApiClient, ApiError
+from streams.cli.client import ApiClient, ApiError
 from streams.settings import DLQ_TOPIC, Settings
 from tests import factories as f
 from tests.integration.helpers import settled, wait_for_rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams.cli import main
+from streams.cli.commands import main
 
 
 def simulate_to(folder: Path, seed: int) -> tuple[bytes, dict]:

@@ -7,8 +7,8 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.fold import Cell, Fact, fold, moves
-from streams.state import Changes, PartitionState
+from streams.fold.rules import Cell, Fact, fold, moves
+from streams.fold.state import Changes, PartitionState
 
 
 def reg(eid: str, at: int, ward: str = "W1", district: str = "W1A", band: str = "18-24") -> Fact:

@@ -7,8 +7,8 @@ import json
 
 from rich.console import Console
 
-from streams import output
-from streams.queries import COUNTS, with_rates
+from streams.cli import output
+from streams.read.queries import COUNTS, with_rates
 
 
 def render(renderable) -> str:

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from streams import campaign
-from streams import queries as q
 from streams.errors import QueryError
-from streams.reader import SQL_SETTINGS, Election, jsonable
+from streams.read import campaign
+from streams.read import queries as q
+from streams.read.reader import SQL_SETTINGS, Election, jsonable
 
 E = "2026-05-07-exampleton"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from streams import metrics
-from streams.metrics import Freshness, RateMeter, rejected_type
+from streams.events import rejected_type
+from streams.metrics import Freshness, RateMeter
 
 
 def test_caught_up_partitions_are_fresh():

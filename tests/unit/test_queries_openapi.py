@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from streams import openapi
-from streams import queries as q
+from streams.api import openapi
+from streams.read import queries as q
 
 
 def test_document_is_valid_openapi_3_1():

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from streams.errors import ConfigError
-from streams.simulate import (
+from streams.sim.simulate import (
     Simulation,
     SimulationConfig,
     paced,
@@ -21,7 +21,7 @@ from streams.simulate import (
     write_ndjson,
     write_truth,
 )
-from streams.truth import ground_truth, is_valid, parse_instant
+from streams.sim.truth import ground_truth, is_valid, parse_instant
 
 COMMON = ("event_id", "type", "schema_version", "election_id", "occurred_at")
 OFFSET_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(Z|[+-]\d{2}:\d{2})")

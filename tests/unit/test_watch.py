@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams import watch
-from streams.queries import COUNTS, with_rates
+from streams.cli import watch
+from streams.read.queries import COUNTS, with_rates
 
 AT = datetime(2026, 5, 7, 17, 0, tzinfo=UTC)
 FRESH = {"status": "ok", "consumer_lag": {"0": 0, "1": 0}, "freshness": {"seconds": 0.0},

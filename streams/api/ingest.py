@@ -1,0 +1,175 @@
+"""HTTP intake: auth, limits, validation, produce with acks=all, dead letters.
+
+Valid events of a request are grouped by the partition their key maps to and written as one
+Kafka record per group (a JSON array, at most RECORD_EVENTS events): Faust's per-record
+dispatch costs far more than decoding, so fewer, larger records are what make the pipeline
+fast (docs/records-carry-batches.md). Single-event records produced straight to Kafka stay valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from streams import events as ev
+from streams import metrics
+from streams.api.responses import error, unauthorized
+from streams.auth import Tokens
+from streams.errors import EventRejected
+from streams.events import RECORD_EVENTS, SOURCE_HEADER, partition_for
+from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 10_000
+MAX_BYTES = 10 * 1024 * 1024
+TOO_LARGE = f"body larger than {MAX_BYTES} bytes; split it into smaller requests"
+
+
+@dataclass
+class Parsed:
+    items: list[Any]  # decoded JSON values, or bytes for an NDJSON line that is not JSON
+
+
+def parse_body(body: bytes, content_type: str) -> Parsed:
+    """A JSON array, or NDJSON (one event per line). Raises ValueError for a malformed body."""
+    ndjson = "ndjson" in content_type or "jsonl" in content_type
+    if not ndjson:
+        try:
+            value = msgspec.json.decode(body)
+        except msgspec.DecodeError as err:
+            if not _looks_like_ndjson(body):
+                raise ValueError(f"body is not valid JSON: {err}") from None
+            ndjson = True  # several objects, one per line, sent without the NDJSON type
+        else:
+            if isinstance(value, dict):
+                return Parsed([value])
+            if not isinstance(value, list):
+                raise ValueError("body must be a JSON array of events, or NDJSON")
+            return Parsed(value)
+    items: list[Any] = []
+    for line in body.splitlines():
+        if not line.strip():
+            continue
+        try:
+            items.append(msgspec.json.decode(line))
+        except msgspec.DecodeError:
+            items.append(bytes(line))
+    return Parsed(items)
+
+
+def _looks_like_ndjson(body: bytes) -> bool:
+    lines = [line for line in body.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return isinstance(msgspec.json.decode(lines[0]), dict)
+    except msgspec.DecodeError:
+        return False
+
+
+class Ingest:
+    """Serves POST /v1/events."""
+
+    def __init__(self, producer: AIOKafkaProducer, tokens: Tokens, timeout: float = 15.0) -> None:
+        self.producer = producer
+        self.tokens = tokens
+        self.timeout = timeout
+        self._partitions: int | None = None
+
+    async def partitions(self) -> int:
+        if self._partitions is None:
+            found = await self.producer.partitions_for(EVENTS_TOPIC)
+            self._partitions = len(found)
+        return self._partitions
+
+    async def post_events(self, request: web.Request) -> web.Response:
+        source = self.tokens.name_of(request)
+        if source is None:
+            return unauthorized()
+        if (request.content_length or 0) > MAX_BYTES:
+            return error(413, TOO_LARGE)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return error(413, TOO_LARGE)
+        if len(body) > MAX_BYTES:
+            return error(413, TOO_LARGE)
+        try:
+            parsed = parse_body(body, request.content_type)
+        except ValueError as err:
+            return error(400, str(err))
+        if len(parsed.items) > MAX_EVENTS:
+            return error(413, f"{len(parsed.items)} events; at most {MAX_EVENTS} per request")
+        try:
+            result = await asyncio.wait_for(self.accept(parsed.items, source), self.timeout)
+        except (KafkaError, TimeoutError) as err:
+            log.warning("Kafka did not acknowledge a request's events: %s", type(err).__name__)
+            return error(
+                503, "Kafka did not acknowledge the events; retry (event ids make it safe)"
+            )
+        return web.json_response(result)
+
+    async def accept(self, items: list[Any], source: str) -> dict[str, Any]:
+        """Validate, produce valid events and dead letters, and wait for every ack."""
+        valid: list[ev.Event] = []
+        rejected: list[dict[str, Any]] = []
+        dead: list[tuple[bytes | None, bytes]] = []
+        received_at = datetime.now(UTC).isoformat()
+        for index, item in enumerate(items):
+            try:
+                if isinstance(item, bytes):
+                    raise EventRejected(["event: this NDJSON line is not valid JSON"])
+                valid.append(ev.validate(item))
+            except EventRejected as err:
+                event_id = item.get("event_id") if isinstance(item, dict) else None
+                if not isinstance(event_id, str):
+                    event_id = None
+                reasons = err.errors
+                rejected.append({"index": index, "event_id": event_id, "errors": reasons})
+                dead.append(dead_letter(item, reasons, received_at, source, index))
+        futures = [await self._send(value, p, source) for p, value in await self._records(valid)]
+        futures += [await self.producer.send(DLQ_TOPIC, value, key=key) for key, value in dead]
+        await asyncio.gather(*futures)
+        for event in valid:
+            metrics.ACCEPTED.labels(type=ev.event_type(event)).inc()
+        if rejected:
+            metrics.REJECTED.labels(stage="ingest").inc(len(rejected))
+            metrics.count_rejected("ingest", (ev.rejected_type(r["errors"]) for r in rejected))
+        return {"accepted": len(valid), "rejected": rejected}
+
+    async def _records(self, valid: list[ev.Event]) -> list[tuple[int, bytes]]:
+        partitions = await self.partitions()
+        groups: dict[int, list[ev.Event]] = defaultdict(list)
+        for event in valid:
+            groups[partition_for(ev.partition_key(event), partitions)].append(event)
+        return [
+            (p, msgspec.json.encode(group[i : i + RECORD_EVENTS]))
+            for p, group in sorted(groups.items())
+            for i in range(0, len(group), RECORD_EVENTS)
+        ]
+
+    async def _send(self, value: bytes, partition: int, source: str) -> asyncio.Future[Any]:
+        headers = [(SOURCE_HEADER, source.encode())]
+        return await self.producer.send(EVENTS_TOPIC, value, partition=partition, headers=headers)
+
+
+def dead_letter(
+    item: Any, reasons: list[str], received_at: str, source: str, index: int | None
+) -> tuple[bytes | None, bytes]:
+    """(key, value) of a dead letter: the raw input kept whole, with why it was refused."""
+    raw: Any = item.decode("utf-8", "replace") if isinstance(item, bytes) else item
+    key = ev.partition_key_of_raw(item) if not isinstance(item, bytes) else None
+    value = {"raw": raw, "errors": reasons, "received_at": received_at, "source": source}
+    if index is not None:
+        value["index"] = index
+    return key, msgspec.json.encode(value)

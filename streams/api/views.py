@@ -1,0 +1,242 @@
+"""The worker's HTTP API (aiohttp handlers mounted on Faust's web server).
+
+Every /v1/elections/... endpoint and POST /v1/sql need the bearer token (`guard`); health,
+metrics and the OpenAPI description carry no personal data and need none. The contract is
+`streams/openapi.py`, served at /v1/openapi.json; docs/read-api.md explains it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams import metrics
+from streams.api import openapi
+from streams.api.ingest import Ingest
+from streams.api.responses import error, unauthorized
+from streams.errors import QueryError
+from streams.read import queries as q
+from streams.read.campaign import ACTIVITY_BY
+from streams.worker import Runtime
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def parse_time(name: str, value: str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(f"{name}: {value!r} is not an RFC 3339 timestamp") from None
+    if parsed.tzinfo is None:
+        raise QueryError(f"{name}: {value!r} needs a UTC offset, e.g. 2026-05-07T18:00:00+01:00")
+    return parsed
+
+
+def query_params(request: web.Request, allowed: Sequence[str]) -> dict[str, str | None]:
+    """The query string as {name: value or None}; an unknown name is a 400 naming the known."""
+    for name in request.query:
+        if name not in allowed:
+            raise QueryError(f"{name}: unknown parameter; use {', '.join(allowed)}")
+    return {name: request.query.get(name) or None for name in allowed}
+
+
+def iso(epoch_seconds: float | None) -> str | None:
+    if not epoch_seconds:
+        return None
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
+
+
+class Views:
+    """The read endpoints, ingest, health and metrics, over the worker's runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._ingest: Ingest | None = None
+
+    async def ingest(self) -> Ingest:
+        """The one Ingest of this worker: its partition count is looked up once."""
+        if self._ingest is None:
+            self._ingest = Ingest(await self.runtime.producer(), self.runtime.tokens)
+        return self._ingest
+
+    def mount(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v1/events", self.post_events)
+        elections = "/v1/elections/{election_id}/"
+        router.add_get(elections + "turnout-gap", self.guard(self.turnout_gap))
+        router.add_get(elections + "knockup", self.guard(self.knockup))
+        router.add_get(elections + "timeline", self.guard(self.timeline))
+        router.add_get(elections + "coverage", self.guard(self.coverage))
+        router.add_get(elections + "activity", self.guard(self.activity))
+        router.add_get(elections + "effect", self.guard(self.effect))
+        router.add_post("/v1/sql", self.guard(self.sql))
+        router.add_get("/v1/health", self.health)
+        router.add_get("/v1/openapi.json", self.openapi)
+        router.add_get("/metrics", self.metrics)
+
+    def guard(self, handler: Handler) -> Handler:
+        """Token check and error mapping for the token-protected read endpoints."""
+
+        async def guarded(request: web.Request) -> web.Response:
+            if self.runtime.tokens.name_of(request) is None:
+                return unauthorized()
+            try:
+                return await handler(request)
+            except q.ElectionNotFound as err:
+                return error(404, str(err))
+            except QueryError as err:
+                return error(400, str(err))
+            except Exception:
+                log.exception("%s %s failed", request.method, request.path)
+                return error(500, "internal error; the worker log has the details")
+
+        return guarded
+
+    async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+    async def post_events(self, request: web.Request) -> web.Response:
+        return await (await self.ingest()).post_events(request)
+
+    async def turnout_gap(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("by", "ward", "as_of"))
+        by = q.parse_by(p["by"] or "ward,age_band")
+        as_of = parse_time("as_of", p["as_of"])
+        rows = await self._read(self.runtime.reader.turnout_gap, election_id, by, p["ward"], as_of)
+        return web.json_response(
+            {
+                "election_id": election_id,
+                "as_of": as_of.isoformat() if as_of else None,
+                "rows": rows,
+            }
+        )
+
+    async def knockup(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward", "polling_district", "limit"))
+        limit = q.parse_limit(p["limit"])
+        reader = self.runtime.reader
+        rows, truncated = await self._read(
+            reader.knockup, election_id, p["ward"], p["polling_district"], limit
+        )
+        return web.json_response(
+            {"election_id": election_id, "limit": limit, "truncated": truncated, "rows": rows}
+        )
+
+    async def timeline(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward", "bucket"))
+        bucket = p["bucket"] or q.DEFAULT_BUCKET
+        seconds = q.parse_bucket(bucket)
+        rows = await self._read(self.runtime.reader.timeline, election_id, seconds, p["ward"])
+        return web.json_response({"election_id": election_id, "bucket": bucket, "rows": rows})
+
+    async def coverage(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward", "as_of"))
+        as_of = parse_time("as_of", p["as_of"])
+        rows = await self._read(self.runtime.reader.coverage, election_id, p["ward"], as_of)
+        return web.json_response(
+            {
+                "election_id": election_id,
+                "as_of": as_of.isoformat() if as_of else None,
+                "rows": rows,
+            }
+        )
+
+    async def activity(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("by", "ward"))
+        by = q.parse_choice("by", p["by"], ACTIVITY_BY, "session")
+        rows = await self._read(self.runtime.reader.activity, election_id, by, p["ward"])
+        return web.json_response({"election_id": election_id, "by": by, "rows": rows})
+
+    async def effect(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("ward",))
+        rows, summary = await self._read(self.runtime.reader.effect, election_id, p["ward"])
+        return web.json_response({"election_id": election_id, "rows": rows, "summary": summary})
+
+    async def sql(self, request: web.Request) -> web.Response:
+        try:
+            body = msgspec.json.decode(await request.read())
+        except msgspec.DecodeError:
+            body = None
+        text = body.get("sql") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError('sql: send a JSON object {"sql": "SELECT ..."}')
+        columns, rows = await self._read(self.runtime.reader.sql, text)
+        return web.json_response({"columns": columns, "rows": rows})
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(openapi.document())
+
+    async def health(self, request: web.Request) -> web.Response:
+        kafka, clickhouse = await asyncio.gather(self._kafka_ok(), self._clickhouse_ok())
+        lag = await self._lag() if kafka else None
+        now = time.time()
+        behind = self.runtime.freshness.behind(lag, now)
+        status = "ok" if kafka and clickhouse else "degraded"
+        body = {
+            "status": status,
+            "kafka": {"ok": kafka},
+            "clickhouse": {"ok": clickhouse},
+            "consumer_lag": None if lag is None else {str(p): n for p, n in sorted(lag.items())},
+            "caught_up": lag is not None and not any(lag.values()),
+            "seconds_since_last_batch": round(now - self.runtime.last_write, 3),
+            "freshness": self._freshness(behind),
+        }
+        return web.json_response(body, status=200 if status == "ok" else 503)
+
+    def _freshness(self, behind: float | None) -> dict[str, Any]:
+        freshness = self.runtime.freshness
+        newest = freshness.newest_event_us
+        return {
+            "seconds": None if behind is None else round(behind, 3),
+            "newest_event_at": iso(newest / 1_000_000) if newest else None,
+            "applied_at": iso(freshness.applied_at),
+        }
+
+    async def _kafka_ok(self) -> bool:
+        try:
+            producer = await asyncio.wait_for(self.runtime.producer(), 5)
+            await asyncio.wait_for(producer.client.force_metadata_update(), 5)
+            return True
+        except Exception:
+            return False
+
+    async def _lag(self) -> dict[int, int] | None:
+        try:
+            lag = await asyncio.wait_for(self.runtime.consumer_lag(), 5)
+        except Exception:
+            return None
+        for partition, n in (lag or {}).items():
+            metrics.CONSUMER_LAG.labels(partition=str(partition)).set(n)
+        return lag
+
+    async def _clickhouse_ok(self) -> bool:
+        try:
+            await asyncio.to_thread(self.runtime.reader.client.command, "SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text; consumer lag and freshness are measured at scrape time."""
+        self.runtime.freshness.behind(await self._lag(), time.time())
+        return web.Response(
+            body=generate_latest(metrics.REGISTRY),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )

@@ -1,0 +1,115 @@
+"""`turnout demo`: a council's polling day through the real pipeline, compared to its truth."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from streams.cli import watch
+from streams.cli.client import ApiClient
+from streams.cli.output import fmt_cell
+from streams.cli.sender import post_batches
+from streams.settings import Settings
+from streams.sim.simulate import SimulationConfig, paced, simulate
+
+Step = Callable[[argparse.Namespace | None], None]
+COMPARED = ("electorate", "supporters", "opponents", "voted", "supporters_voted",
+            "opponents_voted", "gap_pts")  # fmt: skip
+
+
+def run_demo(settings: Settings, console: Console, electors: int, wards: int, seconds: float,
+             up: Step, down: Step) -> None:  # fmt: skip
+    up(None)
+    try:
+        _demo(settings, console, electors, wards, seconds)
+    finally:
+        down(None)
+
+
+def _demo(settings: Settings, console: Console, electors: int, wards: int, seconds: float) -> None:
+    config = SimulationConfig(electors=electors, wards=wards)
+    with console.status(f"simulating {electors} electors in {wards} wards…"):
+        sim = simulate(config)
+    election_id = config.election_id
+    before, polling_day = split_at_polling_day(sim.events, config.polling_date.isoformat())
+    client = ApiClient(settings)
+    console.print(f"sending {len(before)} events from the weeks before polling day…")
+    summary = post_batches(client, [before], len(before), console)
+    span = _span_seconds(polling_day)
+    speed = max(span / seconds, 1.0)
+    console.print(f"polling day: {len(polling_day)} events, {speed:.0f}x real time")
+    sender = threading.Thread(
+        target=post_batches, args=(client, paced(polling_day, speed), len(polling_day)),
+        kwargs={"summary": summary}, daemon=True,
+    )  # fmt: skip
+    sender.start()
+    with Live(console=console, refresh_per_second=2) as live:
+        while sender.is_alive():
+            live.update(_live_view(client, election_id))
+            time.sleep(1)
+        client.wait_caught_up(timeout=300)
+        live.update(_live_view(client, election_id))
+    console.print()  # the live frame's status line ends without a newline
+    summary.print(console)
+    rows = client.turnout_gap(election_id, by="ward,age_band")["rows"]
+    console.print(comparison(rows, sim.truth))
+
+
+def split_at_polling_day(events: list[Any], polling_date: str) -> tuple[list[Any], list[Any]]:
+    """Events sent before the first one that happened on polling day, and the rest."""
+    for i, item in enumerate(events):
+        at = item.get("occurred_at") if isinstance(item, dict) else None
+        if isinstance(at, str) and at.startswith(polling_date):
+            return events[:i], events[i:]
+    return events, []
+
+
+def _span_seconds(events: list[Any]) -> float:
+    stamps = []
+    for item in events:
+        try:
+            stamps.append(datetime.fromisoformat(item["occurred_at"]).timestamp())
+        except (TypeError, KeyError, ValueError):
+            continue
+    return max(stamps) - min(stamps) if stamps else 1.0
+
+
+def _live_view(client: ApiClient, election_id: str) -> Any:
+    """The `turnout watch` frame (streams/watch.py)."""
+    return watch.render(watch.fetch(client, election_id))
+
+
+def comparison(rows: list[dict[str, Any]], truth: list[dict[str, Any]]) -> Table:
+    """The pipeline's rows beside the simulator's ground truth, cell by cell."""
+    expected = {(t["ward"], t["age_band"]): t for t in truth}
+    got = {(r["ward"], r["age_band"]): r for r in rows}
+    table = Table(title="Final turnout gap: pipeline vs simulator ground truth")
+    for name in ("ward", "age band", "gap pts", "truth", "supp voted", "truth", "match"):
+        table.add_column(name, justify="left" if name in ("ward", "age band") else "right")
+    matched = 0
+    for key in sorted(set(expected) | set(got)):
+        row, want = got.get(key, {}), expected.get(key, {})
+        same = all(_same(row.get(n), want.get(n)) for n in COMPARED) and bool(row)
+        matched += same
+        table.add_row(
+            key[0], key[1], fmt_cell("gap_pts", row.get("gap_pts")),
+            fmt_cell("gap_pts", want.get("gap_pts")), str(row.get("supporters_voted", "–")),
+            str(want.get("supporters_voted", "–")), "✓" if same else "✗",
+            style=None if same else "red",
+        )  # fmt: skip
+    table.caption = f"{matched} of {len(set(expected) | set(got))} cells equal the ground truth"
+    return table
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) < 1e-9
+    return bool(a == b)

@@ -1,0 +1,81 @@
+"""Events: the models (past-tense facts), their validation with a reason per bad field, the
+Kafka records that carry them, and the JSON Schema export (`python -m streams.events.schema`)."""
+
+from streams.events.fields import (
+    AGE_BANDS,
+    DEFAULT_TIMEZONE,
+    OUTCOMES,
+    SCHEMA_VERSION,
+    SPECIAL_INTENTIONS,
+)
+from streams.events.models import (
+    ELECTOR_EVENT_TYPES,
+    EVENT_CLASSES,
+    EVENT_TYPES,
+    CanvassRecorded,
+    ElectionOpened,
+    ElectorRegistered,
+    ElectorRemoved,
+    Event,
+    EventRetracted,
+    ResultDeclared,
+    SessionEnded,
+    SessionStarted,
+    TurnoutVoted,
+    event_type,
+)
+from streams.events.reasons import rejected_type, rejection_reasons
+from streams.events.records import (
+    RECORD_EVENTS,
+    SOURCE_HEADER,
+    Record,
+    decode_record,
+    partition_for,
+    record_of,
+)
+from streams.events.validation import (
+    decode,
+    elector_id_of,
+    encode,
+    partition_key,
+    partition_key_of_raw,
+    to_dict,
+    validate,
+)
+
+__all__ = [
+    "AGE_BANDS",
+    "DEFAULT_TIMEZONE",
+    "ELECTOR_EVENT_TYPES",
+    "EVENT_CLASSES",
+    "EVENT_TYPES",
+    "OUTCOMES",
+    "RECORD_EVENTS",
+    "SCHEMA_VERSION",
+    "SOURCE_HEADER",
+    "SPECIAL_INTENTIONS",
+    "CanvassRecorded",
+    "ElectionOpened",
+    "ElectorRegistered",
+    "ElectorRemoved",
+    "Event",
+    "EventRetracted",
+    "Record",
+    "ResultDeclared",
+    "SessionEnded",
+    "SessionStarted",
+    "TurnoutVoted",
+    "decode",
+    "decode_record",
+    "elector_id_of",
+    "encode",
+    "event_type",
+    "partition_for",
+    "partition_key",
+    "partition_key_of_raw",
+    "record_of",
+    "rejected_type",
+    "rejection_reasons",
+    "to_dict",
+    "validate",
+]  # fmt: skip

@@ -1,0 +1,157 @@
+"""Field types of the events (with the constraints that become JSON Schema), the shared
+constants, the cross-field rules, and how a bad value is shown in a rejection reason."""
+
+from __future__ import annotations
+
+import functools
+import json
+import zoneinfo
+from datetime import datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+SCHEMA_VERSION = 1
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+OUTCOMES = ("contacted", "not_home", "refused", "moved", "inaccessible")
+SPECIAL_INTENTIONS = ("UNDECIDED", "WONT_VOTE", "WONT_SAY")
+DEFAULT_TIMEZONE = "Europe/London"
+UINT32_MAX = 2**32 - 1
+TIME_ZONE_EXPECT = "an IANA time zone name (e.g. Europe/London)"
+
+# Field types. Each carries its msgspec constraints (which also become JSON Schema) and, in
+# `extra["expect"]`, the phrase a rejection reason uses for a good value.
+# Patterns end in `$(?!\n)`: Python's `$` also matches before a trailing newline, so "LAB\n"
+# would pass `^[A-Z]{2,6}$`; the lookahead is also valid in JSON Schema (ECMA 262) regexes.
+Id = Annotated[str, Meta(min_length=1, max_length=64, description="Opaque id, 1-64 characters.")]
+Code = Annotated[str, Meta(min_length=1, max_length=64, description="A code, 1-64 characters.")]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Reason = Annotated[str, Meta(min_length=1, max_length=500)]
+SchemaVersion = Annotated[
+    Literal[1],
+    Meta(extra={"expect": "1", "problem": "{value} is not supported; use 1"}),
+]
+Timestamp = Annotated[
+    datetime,
+    Meta(
+        tz=True,
+        description="RFC 3339 timestamp with a UTC offset (device clock).",
+        extra_json_schema={"pattern": "([Zz]|[+-][0-9]{2}:[0-9]{2})$"},
+        extra={
+            "expect": "an RFC 3339 timestamp with a UTC offset (e.g. 2018-05-03T07:00:00+01:00)"
+        },
+    ),
+]
+LocalTime = Annotated[
+    str,
+    Meta(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$(?!\n)",
+        description="Local time HH:MM in the election's timezone.",
+        extra={"expect": "a local time HH:MM (e.g. 07:00)"},
+    ),
+]
+TimeZoneName = Annotated[
+    str,
+    Meta(
+        max_length=64,
+        pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$(?!\n)",
+        description="IANA time zone name.",
+        extra={"expect": TIME_ZONE_EXPECT},
+    ),
+]
+PartyCode = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Z]{2,6}$(?!\n)",
+        description="Party code: 2-6 capital letters.",
+        extra={"expect": "a party code of 2 to 6 capital letters (e.g. LAB)"},
+    ),
+]
+Intention = Annotated[
+    str,
+    Meta(
+        pattern=r"^([A-Z]{2,6}|UNDECIDED|WONT_VOTE|WONT_SAY)$(?!\n)",
+        description="A party code (2-6 capital letters) or UNDECIDED, WONT_VOTE, WONT_SAY.",
+        extra={
+            "expect": "a party code of 2 to 6 capital letters (e.g. LAB) "
+            "or one of UNDECIDED, WONT_VOTE, WONT_SAY"
+        },
+    ),
+]
+AgeBand = Literal["18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"]
+Outcome = Literal["contacted", "not_home", "refused", "moved", "inaccessible"]
+VoteMethod = Literal["in_person", "postal", "proxy"]
+SessionKind = Literal["canvass", "campaign_day", "knock_up"]
+Likelihood = Annotated[int, Meta(ge=0, le=10, description="How likely to vote, 0-10.")]
+Count = Annotated[int, Meta(ge=0, le=UINT32_MAX)]
+Votes = Annotated[
+    dict[PartyCode, Count],
+    Meta(extra={"expect": 'an object of party code to vote count (e.g. {"LAB": 1204})'}),
+]
+Elected = Annotated[
+    list[PartyCode], Meta(extra={"expect": 'an array of party codes (e.g. ["LAB"])'})
+]
+
+
+@functools.lru_cache(maxsize=256)
+def is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found, malformed key, a directory
+        return False
+    return True
+
+
+# --- cross-field rules (shared by the models and the reasons) -----------------------------
+
+
+def intention_problem(outcome: object, intention: object) -> str | None:
+    if outcome == "contacted" and intention is None:
+        return 'canvass.recorded.intention: required when outcome is "contacted"'
+    if outcome != "contacted" and intention is not None:
+        return 'canvass.recorded.intention: only allowed when outcome is "contacted"; remove it'
+    return None
+
+
+def unknown_time_zone(name: str) -> str:
+    return f"election.opened.timezone: {show(name)} is not {TIME_ZONE_EXPECT}"
+
+
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
+
+
+def json_type(value: object) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def show(value: object, limit: int = 40) -> str:
+    """A short JSON rendering of a bad value for a reason; containers by their type only."""
+    if isinstance(value, str):
+        shown = value if len(value) <= limit else value[:limit] + "..."
+        text = json.dumps(shown, ensure_ascii=False).encode("utf-8", "backslashreplace").decode()
+        return text if len(value) <= limit else f"{text} ({len(value)} characters)"
+    if value is None or isinstance(value, (bool, int, float)):
+        try:
+            return label(json.dumps(value), limit)
+        except ValueError:  # an int too long for str() (Python's digit limit)
+            return "a very large integer"
+    kind = json_type(value)
+    return f"an {kind}" if kind[0] in "aeiou" else kind
+
+
+def label(text: object, limit: int = 40) -> str:
+    """`text` cut to `limit` characters and safe to encode as UTF-8 (for names in paths)."""
+    try:
+        text = str(text)
+    except ValueError:  # an int too long for str() (Python's digit limit)
+        text = "..."
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return text.encode("utf-8", "backslashreplace").decode()

@@ -1,0 +1,256 @@
+"""The three Grafana dashboards, as code: polling day, canvassing, pipeline health.
+
+Each function returns a grafana-foundation-sdk dashboard builder; `streams.dashboards.build`
+serialises them to the committed dashboards/*.json. UIDs are fixed so provisioning, pushes
+and links keep pointing at the same dashboards.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import stat
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as dm
+
+from streams.grafana import sql
+from streams.grafana.panels import (
+    FRESHNESS_THRESHOLDS,
+    bars_panel,
+    ch_query,
+    field_rules,
+    matrix_panel,
+    prom_query,
+    query_variable,
+    stacked_bars,
+    stat_panel,
+    table_panel,
+    thresholds,
+    time_series,
+)
+from streams.grafana.query import clickhouse_ref, prometheus_ref
+
+FOLDER_UID = "turnout"
+FOLDER_TITLE = "Turnout"
+TIMEZONE = "Europe/London"
+TAGS = ["turnout"]
+GAP_COLUMNS = (
+    "electorate", "supporters", "supporters_voted", "supporter_turnout",
+    "opponents", "opponents_voted", "opponent_turnout", "gap_pts", "turnout",
+    "knockup_remaining",
+)  # fmt: skip
+TOTAL_COLUMNS = (
+    "electorate", "voted", "turnout", "supporter_turnout", "opponent_turnout", "gap_pts",
+    "knockup_remaining",
+)  # fmt: skip
+
+
+def _variables(age_band: bool = True) -> list[db.QueryVariable]:
+    found = [
+        query_variable("election", "Election", sql.ELECTIONS_VARIABLE),
+        query_variable("ward", "Ward", sql.dimension_variable_sql("ward"), multi=True),
+    ]
+    if age_band:
+        found.append(
+            query_variable("age_band", "Age band", sql.dimension_variable_sql("age_band"), True)
+        )
+    return found
+
+
+def _dashboard(uid: str, title: str, description: str, refresh: str) -> db.Dashboard:
+    return (
+        db.Dashboard(title).uid(uid).description(description).tags(TAGS)
+        .timezone(TIMEZONE).refresh(refresh).readonly()
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .timepicker(db.TimePicker().refresh_intervals(["5s", "10s", "30s", "1m", "5m"]))
+    )  # fmt: skip
+
+
+def polling_day() -> db.Dashboard:
+    """The committee room's view on polling day: where our supporters trail, and by how much."""
+    dashboard = _dashboard(
+        "turnout-polling-day", "Turnout — polling day",
+        "Turnout gap per ward and age band as of the end of the time range; "
+        "negative gap: our supporters are behind.", "5s",
+    ).time("now/d", "now/d")  # fmt: skip
+    for variable in _variables():
+        dashboard = dashboard.with_variable(variable)
+    turnout = (
+        time_series("Supporter vs opponent turnout over the day", w=16, h=9, interval="15m")
+        .datasource(clickhouse_ref())
+        .with_target(ch_query(sql.turnout_over_day_sql(), time_series=True))
+        .line_interpolation(common.LineInterpolation.STEP_AFTER)
+        .unit("percentunit").min(0).decimals(1)
+        .description("Each point: turnout as of the end of its 15-minute bucket (cumulative).")
+    )  # fmt: skip
+    for name, props in field_rules(("supporter_turnout", "opponent_turnout")):
+        turnout = turnout.override_by_name(name, props)
+    freshness = stat_panel("Freshness", sql.freshness_sql(), ("age_seconds",), w=4).description(
+        "Seconds since the newest stored event of this election occurred."
+    )
+    return (
+        dashboard.with_panel(
+            stat_panel("Election totals", sql.metrics_sql((), TOTAL_COLUMNS), TOTAL_COLUMNS, 20)
+        )
+        .with_panel(freshness)
+        .with_panel(
+            table_panel("Turnout gap per ward", sql.metrics_sql(("ward",), GAP_COLUMNS),
+                        ("ward", *GAP_COLUMNS), w=16, h=9)
+        )
+        .with_panel(
+            bars_panel("Gap per ward", sql.metrics_sql(("ward",), ("gap_pts",)), "gap_pts", 8, 9)
+        )
+        .with_panel(turnout)
+        .with_panel(
+            bars_panel("Knock-up remaining per ward",
+                       sql.metrics_sql(("ward",), ("knockup_remaining",)),
+                       "knockup_remaining", 8, 9)
+        )
+        .with_panel(
+            matrix_panel("Gap by ward × age band (points)",
+                         sql.metrics_sql(("ward", "age_band"), ("gap_pts",)), "gap_pts", 24, 9)
+        )
+    )  # fmt: skip
+
+
+def canvassing() -> db.Dashboard:
+    """The campaign weeks: how many doors, how many conversations, who we have identified."""
+    dashboard = _dashboard(
+        "turnout-canvassing", "Turnout — canvassing",
+        "Canvassing activity in the time range; coverage and intentions as of its end.", "1m",
+    ).time("now-28d", "now")  # fmt: skip
+    for variable in _variables():
+        dashboard = dashboard.with_variable(variable)
+    activity = (
+        time_series("Contacts per hour", w=18, h=8, interval="1h", bars=True)
+        .datasource(clickhouse_ref())
+        .with_target(ch_query(sql.canvass_activity_sql(), time_series=True))
+        .description("Canvass attempts and contacts (outcome contacted) per hour, by the "
+                     "ward the canvass was in; the contact rate on the right axis.")
+        .override_by_name("contact_rate", [
+            dm.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+            dm.DynamicConfigValue(id_val="custom.drawStyle", value="line"),
+        ])
+    )  # fmt: skip
+    for name, props in field_rules(("contacts_per_hour", "attempts_per_hour", "contact_rate")):
+        activity = activity.override_by_name(name, props)
+    volunteers = (
+        time_series("Volunteers in sessions started", w=12, h=8, interval="1d", bars=True)
+        .datasource(clickhouse_ref())
+        .with_target(ch_query(sql.volunteers_over_time_sql(), time_series=True))
+        .stacking(common_builders.StackingConfig().mode(common.StackingMode.NORMAL))
+    )  # fmt: skip
+    return (
+        dashboard.with_panel(
+            stat_panel("Contact rate", sql.contact_rate_sql(),
+                       ("contacts", "attempts", "contact_rate"), w=6, h=8)
+        )
+        .with_panel(activity)
+        .with_panel(
+            matrix_panel("Coverage by ward × age band (contacted ÷ electorate)",
+                         sql.metrics_sql(("ward", "age_band"), ("coverage",)), "coverage",
+                         12, 9)
+        )
+        .with_panel(
+            stacked_bars("Identified intentions by age band",
+                         sql.metrics_sql(("age_band",),
+                                         ("supporters", "opponents", "undecided", "declined")),
+                         "age_band", 12, 9)
+        )
+        .with_panel(
+            table_panel("Sessions and volunteers", sql.sessions_sql(),
+                        ("ward", "kind", "sessions", "volunteers"), w=12, h=8)
+        )
+        .with_panel(volunteers)
+    )  # fmt: skip
+
+
+def _prom_stat(title: str, expr: str, unit: str, w: int) -> stat.Panel:
+    return (
+        stat.Panel().title(title).datasource(prometheus_ref()).with_target(prom_query(expr))
+        .span(w).height(4).unit(unit)
+        .graph_mode(common.BigValueGraphMode.AREA)
+        .color_mode(common.BigValueColorMode.VALUE)
+    )  # fmt: skip
+
+
+def pipeline_health() -> db.Dashboard:
+    """The operator's view: is everything accepted, processed, and shown within seconds?"""
+    dashboard = _dashboard(
+        "turnout-pipeline-health", "Turnout — pipeline health",
+        "Worker metrics scraped by Prometheus (rates, dead letters, lag) and what ClickHouse "
+        "holds (newest event, progress per Kafka partition).", "10s",
+    ).time("now-1h", "now")  # fmt: skip
+    dashboard = dashboard.with_variable(
+        query_variable("election", "Election", sql.ELECTIONS_VARIABLE)
+    )
+    accepted = (
+        time_series("Events accepted per second, by type", w=12, h=8)
+        .datasource(prometheus_ref()).unit("ops")
+        .with_target(prom_query(
+            "sum by (type) (rate(turnout_events_accepted_total[$__rate_interval]))", "{{type}}"))
+    )  # fmt: skip
+    rejected = (
+        time_series("Events rejected (dead-lettered) per second, by stage", w=12, h=8)
+        .datasource(prometheus_ref()).unit("ops")
+        .with_target(prom_query(
+            "sum by (stage) (rate(turnout_events_rejected_total[$__rate_interval]))", "{{stage}}"))
+    )  # fmt: skip
+    processed = (
+        time_series("Events applied and duplicates ignored per second", w=12, h=8)
+        .datasource(prometheus_ref()).unit("ops")
+        .with_target(prom_query(
+            "sum(rate(turnout_events_processed_total[$__rate_interval]))", "applied"))
+        .with_target(prom_query(
+            "sum(rate(turnout_events_duplicate_total[$__rate_interval]))", "duplicates", "B"))
+    )  # fmt: skip
+    lag = (
+        time_series("Consumer lag per partition (records)", w=12, h=8)
+        .datasource(prometheus_ref())
+        .with_target(prom_query("sum by (partition) (turnout_consumer_lag)", "p{{partition}}"))
+    )  # fmt: skip
+    sink = (
+        time_series("Sink: batch seconds (p95) and write retries per second", w=12, h=8)
+        .datasource(prometheus_ref())
+        .with_target(prom_query(
+            "histogram_quantile(0.95, sum by (le) "
+            "(rate(turnout_sink_batch_seconds_bucket[$__rate_interval])))", "p95 seconds"))
+        .with_target(prom_query(
+            "sum(rate(turnout_sink_failures_total[$__rate_interval]))", "retries/s", "B"))
+    )  # fmt: skip
+    ch_freshness = stat_panel(
+        "Newest stored event (ClickHouse)", sql.freshness_sql(per_election=False),
+        ("age_seconds",), w=6,
+    )  # fmt: skip
+    worker_freshness = _prom_stat(
+        "Freshness (worker)", "max(turnout_freshness_seconds)", "s", 6
+    ).thresholds(thresholds(*FRESHNESS_THRESHOLDS))
+    return (
+        dashboard.with_panel(
+            _prom_stat("Dead letters in range",
+                       "sum(increase(turnout_events_rejected_total[$__range]))", "short", 6)
+        )
+        .with_panel(_prom_stat("Consumer lag (records)", "sum(turnout_consumer_lag)", "short", 6))
+        .with_panel(worker_freshness)
+        .with_panel(ch_freshness)
+        .with_panel(accepted)
+        .with_panel(rejected)
+        .with_panel(processed)
+        .with_panel(lag)
+        .with_panel(sink)
+        .with_panel(
+            table_panel("Projection progress per Kafka partition (ClickHouse)",
+                        sql.partitions_sql(), ("partition", "events", "newest_offset"), 6, 8)
+        )
+        .with_panel(
+            table_panel("Stored events by type", sql.stored_by_type_sql(),
+                        ("type", "events"), 6, 8)
+        )
+    )  # fmt: skip
+
+
+DASHBOARDS = {
+    "polling-day": polling_day,
+    "canvassing": canvassing,
+    "pipeline-health": pipeline_health,
+}

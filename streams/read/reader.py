@@ -1,0 +1,239 @@
+"""Runs the read-side queries (queries.py, campaign.py) on ClickHouse and shapes their rows.
+
+Blocking (the driver is), so the views call it from a thread. Rows come back as JSON-ready
+dicts: counts as ints, rates as floats or None, instants as RFC 3339 strings in the
+election's time zone.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import math
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from streams.errors import QueryError
+from streams.read import campaign
+from streams.read import queries as q
+
+# Every /v1/sql query runs on a client of its own whose session has these settings; with
+# readonly=1 last, the query cannot change them (nor write, nor use table functions).
+SQL_MAX_SECONDS = 30
+SQL_MAX_ROWS = 100_000
+SQL_SETTINGS: dict[str, Any] = {
+    "max_execution_time": SQL_MAX_SECONDS,
+    "max_result_rows": SQL_MAX_ROWS,
+    "max_result_bytes": 256 * 1024 * 1024,
+    "result_overflow_mode": "throw",
+    "readonly": 1,
+}
+
+
+@dataclass(frozen=True)
+class Election:
+    election_id: str
+    our_party: str  # '' until an election.opened arrives
+    timezone: str
+
+    def instant(self, epoch_seconds: float) -> str:
+        return datetime.fromtimestamp(epoch_seconds, ZoneInfo(self.timezone)).isoformat()
+
+
+class Reader:
+    """Read-side queries on a ClickHouse client; `connect_sql` opens the read-only SQL client."""
+
+    def __init__(self, client: Client, connect_sql: Callable[[], Client] | None = None) -> None:
+        self.client = client
+        self._connect_sql = connect_sql
+        self._sql_client: Client | None = None
+        self._sql_lock = threading.Lock()
+
+    def rows(self, query: q.Query) -> list[dict[str, Any]]:
+        result = self.client.query(query.sql, parameters=query.parameters)
+        names = result.column_names
+        return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+    def require_election(self, election_id: str) -> Election:
+        query = q.election_query(election_id)
+        [(found, our_party, timezone)] = self.client.query(
+            query.sql, parameters=query.parameters
+        ).result_rows
+        if not found:
+            raise q.ElectionNotFound(f"election {election_id!r}: no events accepted for it")
+        return Election(election_id, our_party, timezone or q.DEFAULT_TIMEZONE)
+
+    def turnout_gap(
+        self, election_id: str, by: Sequence[str], ward: str | None, as_of: datetime | None
+    ) -> list[dict[str, Any]]:
+        election = self.require_election(election_id)
+        rows = self.rows(q.turnout_gap_query(election_id, by, ward, as_of, election.our_party))
+        for row in rows:
+            for name in q.COUNTS:
+                row[name] = int(row[name])
+            q.with_rates(row)
+        return rows
+
+    def knockup(
+        self, election_id: str, ward: str | None, polling_district: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Rows, and whether more supporters remain beyond `limit`."""
+        election = self.require_election(election_id)
+        query = q.knockup_query(election_id, ward, polling_district, limit + 1, election.our_party)
+        rows = self.rows(query)
+        for row in rows:
+            row["likelihood"] = None if row["likelihood"] < 0 else int(row["likelihood"])
+        return rows[:limit], len(rows) > limit
+
+    def timeline(
+        self, election_id: str, bucket_seconds: int, ward: str | None
+    ) -> list[dict[str, Any]]:
+        election = self.require_election(election_id)
+        query = q.timeline_query(
+            election_id, bucket_seconds, election.timezone, ward, election.our_party
+        )
+        stamps: dict[int, str] = {}  # wards share buckets: format each instant once
+
+        def instant(epoch: int) -> str:
+            if epoch not in stamps:
+                stamps[epoch] = election.instant(epoch)
+            return stamps[epoch]
+
+        rows = []
+        for row in self.rows(query):
+            start = int(row["bucket"])
+            rows.append({
+                "ward": row["ward"],
+                "bucket_start": instant(start),
+                "bucket_end": instant(start + bucket_seconds),
+                **{name: int(row[name]) for name in q.TIMELINE_COUNTS},
+            })  # fmt: skip
+        return rows
+
+    def coverage(
+        self, election_id: str, ward: str | None, as_of: datetime | None
+    ) -> list[dict[str, Any]]:
+        self.require_election(election_id)
+        rows = self.rows(campaign.coverage_query(election_id, ward, as_of))
+        for row in rows:
+            row["electorate"] = int(row["electorate"])
+            row["electorate_contacted"] = int(row["electorate_contacted"])
+            row["coverage"] = row["electorate_contacted"] / row["electorate"]
+        return rows
+
+    def activity(self, election_id: str, by: str, ward: str | None) -> list[dict[str, Any]]:
+        election = self.require_election(election_id)
+        if by == "session":
+            rows = self.rows(campaign.activity_by_session_query(election_id, ward))
+            return [_session_row(row, election) for row in rows]
+        query = campaign.activity_by_hour_query(election_id, election.timezone, ward)
+        return [_hour_row(row, election) for row in self.rows(query)]
+
+    def effect(
+        self, election_id: str, ward: str | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        gap = self.turnout_gap(election_id, ("ward",), ward, None)
+        intensity = self.rows(campaign.intensity_query(election_id, ward))
+        results = self.rows(campaign.results_query(election_id, ward))
+        rows = campaign.effect_rows(gap, intensity, results)
+        return rows, campaign.effect_summary(rows)
+
+    def sql(self, text: str) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+        """Run an analyst's query read-only: (columns with their types, rows)."""
+        client = self._read_only_client()
+        try:
+            result = client.query(text)
+        except ClickHouseError as err:
+            # A query that failed mid-stream (e.g. a result limit) can leave the handle
+            # holding the rest of that stream; start the next query on a fresh one.
+            self._discard_read_only_client(client)
+            raise QueryError(f"sql: ClickHouse refused the query: {err}") from err
+        names = list(result.column_names)
+        if len(set(names)) != len(names):
+            raise QueryError("sql: column names must be unique; name each column with AS")
+        columns = [
+            {"name": n, "type": t.name} for n, t in zip(names, result.column_types, strict=True)
+        ]
+        rows = [
+            {n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in result.result_rows
+        ]
+        return columns, rows
+
+    def _discard_read_only_client(self, client: Client) -> None:
+        with self._sql_lock:
+            if self._sql_client is client:
+                self._sql_client = None
+        client.close()
+
+    def _read_only_client(self) -> Client:
+        with self._sql_lock:
+            if self._sql_client is None:
+                if self._connect_sql is None:
+                    raise QueryError("sql: this worker has no read-only ClickHouse client")
+                client = self._connect_sql()
+                for name, value in SQL_SETTINGS.items():  # readonly last: it locks the rest
+                    client.set_client_setting(name, value)
+                self._sql_client = client
+            return self._sql_client
+
+
+def _session_row(row: dict[str, Any], election: Election) -> dict[str, Any]:
+    attempts, contacts = int(row["attempts"]), int(row["contacts"])
+    started, ended = row["started_ms"], row["ended_ms"]
+    return {
+        "session_id": row["session_id"] or None,
+        "ward": row["ward"] or None,
+        "kind": row["kind"] or None,
+        "volunteers": None if row["volunteers"] is None else int(row["volunteers"]),
+        "started_at": None if started is None else election.instant(started / 1000),
+        "ended_at": None if ended is None else election.instant(ended / 1000),
+        "attempts": attempts,
+        "contacts": contacts,
+        "contact_rate": contacts / attempts if attempts else None,
+        "canvassers": int(row["canvassers"]),
+    }
+
+
+def _hour_row(row: dict[str, Any], election: Election) -> dict[str, Any]:
+    attempts, contacts = int(row["attempts"]), int(row["contacts"])
+    return {
+        "hour": election.instant(int(row["hour"])),
+        "attempts": attempts,
+        "contacts": contacts,
+        "contact_rate": contacts / attempts if attempts else None,
+        "canvassers": int(row["canvassers"]),
+        "sessions": int(row["sessions"]),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """A ClickHouse value as JSON-ready builtins (exact decimals as strings)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime):
+        return value.isoformat() if value.tzinfo else value.replace(tzinfo=UTC).isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID | ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    return str(value)

@@ -1,0 +1,104 @@
+"""What the agent, the HTTP handlers and replay share: ClickHouse clients, the producer, the
+projector, and the batch lock. Built once by `streams.app`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import msgspec
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from faust.types import TP, AppT
+
+from streams import metrics
+from streams.auth import Tokens, server_tokens
+from streams.events import rejected_type
+from streams.read import Reader
+from streams.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from streams.store import Sink, connect, migrate
+from streams.worker.projector import Projector
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """The worker's shared parts; `app` is the Faust app whose consumer owns the partitions."""
+
+    def __init__(self, settings: Settings, app: AppT) -> None:
+        self.settings = settings
+        self.app = app
+        writer = connect(settings)
+        applied = migrate(writer)
+        if applied:
+            log.info("ClickHouse migrations applied: %s", ", ".join(applied))
+        self.sink = Sink(writer)
+        self.reader = Reader(connect(settings), lambda: connect(settings))
+        self.tokens = Tokens(server_tokens(settings))
+        self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC)
+        self._producer: AIOKafkaProducer | None = None
+        self._producer_lock = asyncio.Lock()
+        self.batch_lock = asyncio.Lock()
+        self.last_write = time.time()
+        self.freshness = metrics.Freshness()
+
+    async def producer(self) -> AIOKafkaProducer:
+        """The idempotent acks=all producer, started on first use (it needs the running loop)."""
+        async with self._producer_lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.settings.bootstrap_servers,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=2,
+                    max_request_size=4 * 1024 * 1024,
+                )
+                await producer.start()
+                self._producer = producer
+        return self._producer
+
+    async def dead_letter(self, raw: bytes, reasons: list[str], where: dict[str, Any]) -> None:
+        """Dead-letter an event the agent refused (it was produced straight to Kafka)."""
+        value = {"raw": raw.decode("utf-8", "replace"), "errors": reasons, **where}
+        metrics.count_rejected("agent", [rejected_type(reasons)])
+        producer = await self.producer()
+        await producer.send_and_wait(DLQ_TOPIC, msgspec.json.encode(value))
+
+    def assigned(self) -> list[TP]:
+        """This worker's partitions of turnout.events, in order."""
+        return sorted(tp for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC)
+
+    async def consumer_lag(self) -> dict[int, int] | None:
+        """Records not yet processed per assigned partition; None before any assignment."""
+        tps = self.assigned()
+        if not tps:
+            return None
+        ends = await self.app.consumer.highwaters(*tps)
+        committed = await self._committed(tps)
+        lag = {}
+        for tp in tps:
+            done = max(self.projector.positions.get(tp.partition, 0), committed.get(tp, 0))
+            lag[tp.partition] = max(0, (ends.get(tp) or 0) - done)
+        return lag
+
+    async def _committed(self, tps: list[TP]) -> dict[TP, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(CONSUMER_GROUP)
+        finally:
+            await admin.close()
+        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+    def stopping(self) -> None:
+        """Shutdown has begun: a sink retry loop gives up instead of holding the agent."""
+        self.sink.stopping = True
+
+    async def stop(self) -> None:
+        """Close what the runtime opened (the producer); called when the worker stops."""
+        self.stopping()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
