@@ -38,8 +38,8 @@ from streams.fold.rules import Fact, fold
 from streams.fold.state import PartitionState
 from streams.read.queries import parse_bucket
 from streams.read.reader import Reader
+from streams.store import Sink, SinkBatch, cell_row, ch_time, delta_row, elector_row
 from streams.store import connection as clickhouse
-from streams.store.sink import Sink, SinkBatch, ch_time
 
 ELECTION = "2026-05-07-bench"
 OUR_PARTY = "LAB"
@@ -148,11 +148,6 @@ def event_row(elector_id: str, partition: int, offset: int, event: list[Any]) ->
             msgspec.json.encode(payload).decode()]  # fmt: skip
 
 
-def cell_values(cell: Any) -> list[Any]:
-    return [cell.ward, cell.district, cell.age_band, cell.intention, int(cell.contacted),
-            int(cell.voted), int(cell.registered)]  # fmt: skip
-
-
 class Loader:
     """Buffers rows per table and writes them as the worker does (`Sink.write_sync`)."""
 
@@ -194,28 +189,17 @@ def load(client: Any, electors: int, events: int) -> dict[str, int]:
                 offset += 1
                 loader.add("events", event_row(elector_id, partition, offset, event))
             state.load((ELECTION, elector_id), facts)  # the real fold: moves into cells/deltas
-            loader.add("electors", elector_row(elector_id, facts, partition, version))
+            row = elector_row(ELECTION, elector_id, fold(facts), facts, partition, version)
+            loader.add("electors", row)
         for (election, cell), n in state.cells.items():
             if n:
-                loader.add("cells", [election, *cell_values(cell), partition, n, version])
+                loader.add("cells", cell_row(election, cell, partition, n, version))
         for (election, cell, at), change in state.deltas.items():
             if change:
-                loader.add("deltas", [election, ch_time(at), *cell_values(cell), partition,
-                                      change, version])  # fmt: skip
+                loader.add("deltas", delta_row(election, cell, at, partition, change, version))
         loader.flush()
         print(f"  partition {partition}: {sum(loader.rows.values()):,} rows so far", flush=True)
     return loader.rows
-
-
-def elector_row(elector_id: str, facts: list[Fact], partition: int, version: int) -> list[Any]:
-    state = fold(facts)
-    blob = msgspec.json.encode(facts).decode()
-    if state is None:
-        return [ELECTION, elector_id, partition, 0, "", "", "", "", -1, 0, 0, 0, blob, version]
-    c = state.cell
-    return [ELECTION, elector_id, partition, 1, c.ward, c.district, c.age_band, c.intention,
-            state.likelihood, int(c.contacted), int(c.voted), int(c.registered), blob,
-            version]  # fmt: skip
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, int]:

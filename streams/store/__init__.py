@@ -2,8 +2,27 @@
 (package data), the row layouts with the functions that build them, and the sink."""
 
 from streams.store.connection import DATABASE, connect, migrate, migrations, split_statements
+from streams.store.rows import (
+    CELL_COLUMNS,
+    CELL_DIMENSIONS,
+    DELTA_COLUMNS,
+    ELECTOR_COLUMNS,
+    EVENT_COLUMNS,
+    Row,
+    cell_of,
+    cell_row,
+    cell_values,
+    ch_time,
+    delta_row,
+    elector_row,
+    event_row,
+    to_us,
+)
 from streams.store.sink import Sink, SinkBatch
 
 __all__ = [
-    "DATABASE", "Sink", "SinkBatch", "connect", "migrate", "migrations", "split_statements",
+    "CELL_COLUMNS", "CELL_DIMENSIONS", "DATABASE", "DELTA_COLUMNS", "ELECTOR_COLUMNS",
+    "EVENT_COLUMNS", "Row", "Sink", "SinkBatch", "cell_of", "cell_row", "cell_values", "ch_time",
+    "connect", "delta_row", "elector_row", "event_row", "migrate", "migrations",
+    "split_statements", "to_us",
 ]  # fmt: skip

@@ -21,23 +21,16 @@ from clickhouse_connect.driver.client import Client
 
 from streams import metrics
 from streams.errors import SinkError
+from streams.store.rows import (
+    CELL_COLUMNS,
+    CELL_DIMENSIONS,
+    DELTA_COLUMNS,
+    ELECTOR_COLUMNS,
+    EVENT_COLUMNS,
+    Row,
+)
 
 log = logging.getLogger(__name__)
-
-EVENT_COLUMNS = [
-    "election_id", "event_id", "type", "elector_id", "occurred_at",
-    "source", "partition", "offset", "payload",
-]  # fmt: skip
-ELECTOR_COLUMNS = [
-    "election_id", "elector_id", "partition", "counted", "ward", "polling_district",
-    "age_band", "intention", "likelihood", "contacted", "voted", "registered", "facts", "version",
-]  # fmt: skip
-CELL_DIMENSIONS = [
-    "ward", "polling_district", "age_band", "intention", "contacted", "voted", "registered",
-]  # fmt: skip
-CELL_COLUMNS = ["election_id", *CELL_DIMENSIONS, "partition", "electors", "version"]
-DELTA_COLUMNS = ["election_id", "at", *CELL_DIMENSIONS, "partition", "change", "version"]
-
 
 _encode = msgspec.json.Encoder().encode
 
@@ -46,18 +39,13 @@ _encode = msgspec.json.Encoder().encode
 class SinkBatch:
     """Rows for one batch, in the order they are written."""
 
-    events: list[list[Any]] = field(default_factory=list)
-    electors: list[list[Any]] = field(default_factory=list)
-    cells: list[list[Any]] = field(default_factory=list)
-    deltas: list[list[Any]] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    electors: list[Row] = field(default_factory=list)
+    cells: list[Row] = field(default_factory=list)
+    deltas: list[Row] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.events or self.electors or self.cells or self.deltas)
-
-
-def ch_time(us: int) -> str:
-    """Microseconds since the epoch as ClickHouse reads a DateTime64(6) exactly: "s.uuuuuu"."""
-    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
 
 class Sink:
@@ -104,7 +92,7 @@ class Sink:
             self._insert("cells", batch.cells, CELL_COLUMNS)
             self._insert("deltas", batch.deltas, DELTA_COLUMNS)
 
-    def _insert(self, table: str, rows: Sequence[Sequence[Any]], columns: list[str]) -> None:
+    def _insert(self, table: str, rows: Sequence[Row], columns: Sequence[str]) -> None:
         if not rows:
             return
         # JSON rows parsed by ClickHouse's C++ reader: far cheaper than the driver's per-value

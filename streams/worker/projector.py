@@ -13,16 +13,24 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from streams import events as ev
 from streams.events import Record, decode_record
-from streams.fold.rules import Cell, Fact
-from streams.fold.state import Changes, EntityKey, PartitionState
-from streams.store.sink import Sink, SinkBatch, ch_time
+from streams.fold import CellKey, Changes, DeltaKey, EntityKey, Fact, PartitionState
+from streams.store import (
+    Row,
+    Sink,
+    SinkBatch,
+    cell_of,
+    cell_row,
+    delta_row,
+    elector_row,
+    event_row,
+    to_us,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +50,6 @@ class BatchResult:
 class _Item:
     event: ev.Event
     record: Record
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_us(event: ev.Event) -> int:
-    """occurred_at in microseconds since the epoch, exactly (no float rounding)."""
-    return (event.occurred_at - _EPOCH) // timedelta(microseconds=1)
 
 
 def fact_of(event: ev.Event) -> Fact:
@@ -137,11 +137,11 @@ class Projector:
         partition = state.partition
         stored_cells, stored_deltas = await asyncio.to_thread(self.sink.stored_keys, partition)
         version = time.time_ns()
-        cell_keys = set(state.cells) | {(r[0], _cell(r[1:])) for r in stored_cells}
-        delta_keys = set(state.deltas) | {(r[0], _cell(r[1:8]), r[8]) for r in stored_deltas}
+        cell_keys = set(state.cells) | {(r[0], cell_of(r[1:])) for r in stored_cells}
+        delta_keys = set(state.deltas) | {(r[0], cell_of(r[1:8]), r[8]) for r in stored_deltas}
         batch = SinkBatch()
-        batch.cells = [_cell_row(k, state, version) for k in cell_keys]
-        batch.deltas = [_delta_row(k, state, version) for k in delta_keys]
+        batch.cells = _cell_rows(state, cell_keys, version)
+        batch.deltas = _delta_rows(state, delta_keys, version)
         await self.sink.write(batch, f"{self.topic} partition {partition} ({why})")
 
     def _apply_all(
@@ -172,15 +172,17 @@ class Projector:
             result.duplicates += len(entity_items) - len(accepted)
             for fact in accepted:
                 item = by_id[fact.event_id]
-                batch.events.append(_event_row(item, key[1], state.partition))
+                source, offset = item.record.source, item.record.offset
+                batch.events.append(event_row(item.event, key[1], source, state.partition, offset))
                 result.accepted += 1
                 result.by_type[fact.type] += 1
                 result.newest_event_us = max(result.newest_event_us, fact.at)
-        for key, elector in changes.entities.items():
-            facts = state.entities[key].facts
-            batch.electors.append(_elector_row(key, elector, facts, state.partition, version))
-        batch.cells.extend(_cell_row(k, state, version) for k in changes.cells)
-        batch.deltas.extend(_delta_row(k, state, version) for k in changes.deltas)
+        for (election_id, elector_id), elector in changes.entities.items():
+            facts = state.entities[(election_id, elector_id)].facts
+            row = elector_row(election_id, elector_id, elector, facts, state.partition, version)
+            batch.electors.append(row)
+        batch.cells.extend(_cell_rows(state, changes.cells, version))
+        batch.deltas.extend(_delta_rows(state, changes.deltas, version))
         _forget_zeros(state.cells, changes.cells)
         _forget_zeros(state.deltas, changes.deltas)
 
@@ -194,46 +196,17 @@ def _where(topic: str, records: list[Record]) -> str:
     return topic + " " + ", ".join(f"p{p}@{a}..{b}" for p, (a, b) in sorted(spans.items()))
 
 
-def _cell(values: tuple[Any, ...]) -> Cell:
-    ward, district, age_band, intention, contacted, voted, registered = values
-    return Cell(ward, district, age_band, intention, bool(contacted), bool(voted), bool(registered))
+def _cell_rows(state: PartitionState, keys: Iterable[CellKey], version: int) -> list[Row]:
+    """The cells rows of `keys` with the partition's current counts (0 for a stale key)."""
+    p, counts = state.partition, state.cells
+    return [cell_row(e, cell, p, counts.get((e, cell), 0), version) for e, cell in keys]
 
 
-def _cell_values(cell: Cell) -> list[Any]:
-    return [cell.ward, cell.district, cell.age_band, cell.intention,
-            int(cell.contacted), int(cell.voted), int(cell.registered)]  # fmt: skip
-
-
-def _cell_row(key: Any, state: PartitionState, version: int) -> list[Any]:
-    election_id, cell = key
-    count = state.cells.get(key, 0)
-    return [election_id, *_cell_values(cell), state.partition, count, version]
-
-
-def _delta_row(key: Any, state: PartitionState, version: int) -> list[Any]:
-    election_id, cell, at = key
-    change = state.deltas.get(key, 0)
-    return [election_id, ch_time(at), *_cell_values(cell), state.partition, change, version]
-
-
-def _event_row(item: _Item, elector_id: str, partition: int) -> list[Any]:
-    event = item.event
-    return [
-        event.election_id, event.event_id, ev.event_type(event), elector_id, ch_time(to_us(event)),
-        item.record.source, partition, item.record.offset, ev.encode(event).decode(),
-    ]  # fmt: skip
-
-
-def _elector_row(
-    key: EntityKey, elector: Any, facts: list[Fact], partition: int, version: int
-) -> list[Any]:
-    election_id, elector_id = key
-    blob = msgspec.json.encode(facts).decode()
-    if elector is None:
-        return [election_id, elector_id, partition, 0, "", "", "", "", -1, 0, 0, 0, blob, version]
-    cell = elector.cell
-    return [election_id, elector_id, partition, 1, *_cell_values(cell)[:4], elector.likelihood,
-            int(cell.contacted), int(cell.voted), int(cell.registered), blob, version]  # fmt: skip
+def _delta_rows(state: PartitionState, keys: Iterable[DeltaKey], version: int) -> list[Row]:
+    """The deltas rows of `keys` with the partition's current changes (0 for a stale key)."""
+    p, changes = state.partition, state.deltas
+    return [delta_row(e, cell, at, p, changes.get((e, cell, at), 0), version)
+            for e, cell, at in keys]  # fmt: skip
 
 
 def _forget_zeros(counts: dict[Any, int], keys: Iterable[Any]) -> None:

@@ -1,0 +1,149 @@
+"""Row builders of streams.store.rows: each row matches its column list, times are exact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from streams import events as ev
+from streams.fold import Cell, ElectorState, Fact
+from streams.store import (
+    CELL_COLUMNS,
+    CELL_DIMENSIONS,
+    DELTA_COLUMNS,
+    ELECTOR_COLUMNS,
+    EVENT_COLUMNS,
+    cell_of,
+    cell_row,
+    cell_values,
+    ch_time,
+    delta_row,
+    elector_row,
+    event_row,
+    to_us,
+)
+
+E = "2026-05-07-rows"
+CELL = Cell("W1", "W1A", "25-34", "LAB", contacted=True, voted=False, registered=True)
+FACTS = [
+    Fact("r1", "elector.registered", 1, ward="W1", district="W1A", age_band="25-34"),
+    Fact("c1", "canvass.recorded", 2, ward="W1", outcome="contacted", intention="LAB",
+         likelihood=7),
+]  # fmt: skip
+
+
+def named(columns: tuple[str, ...], row: list[Any]) -> dict[str, Any]:
+    assert len(row) == len(columns)
+    return dict(zip(columns, row, strict=True))
+
+
+def canvass_event(occurred_at: str = "2026-05-07T18:00:00.123456+01:00") -> ev.Event:
+    return ev.validate({
+        "event_id": "ev-1", "type": "canvass.recorded", "schema_version": 1, "election_id": E,
+        "occurred_at": occurred_at, "elector_id": "el-1", "ward": "W1", "canvasser_id": "c-1",
+        "outcome": "contacted", "intention": "LAB",
+    })  # fmt: skip
+
+
+def test_columns_are_unique_and_the_aggregates_key_on_the_cell_dimensions():
+    for columns in (EVENT_COLUMNS, ELECTOR_COLUMNS, CELL_COLUMNS, DELTA_COLUMNS):
+        assert len(set(columns)) == len(columns)
+    assert CELL_COLUMNS[1:8] == DELTA_COLUMNS[2:9] == CELL_DIMENSIONS
+    assert DELTA_COLUMNS[1] == "at"
+    assert set(CELL_DIMENSIONS) <= set(ELECTOR_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("us", "text"),
+    [
+        (0, "0.000000"),
+        (1, "0.000001"),
+        (999_999, "0.999999"),
+        (1_778_173_200_123_456, "1778173200.123456"),
+        (1_778_173_200_000_000, "1778173200.000000"),
+    ],
+)
+def test_ch_time_is_seconds_and_six_digits_of_microseconds(us: int, text: str):
+    assert ch_time(us) == text
+
+
+def test_to_us_keeps_every_microsecond_and_the_utc_offset():
+    assert to_us(canvass_event("2026-05-07T18:00:00.999999+01:00")) == 1_778_173_200_999_999
+    assert to_us(canvass_event("2026-05-07T17:00:00.000001Z")) == 1_778_173_200_000_001
+    assert to_us(canvass_event("1970-01-01T00:00:00Z")) == 0
+
+
+def test_cell_values_follow_the_dimensions_and_read_back_as_the_same_cell():
+    values = cell_values(CELL)
+    assert dict(zip(CELL_DIMENSIONS, values, strict=True)) == {
+        "ward": "W1", "polling_district": "W1A", "age_band": "25-34", "intention": "LAB",
+        "contacted": 1, "voted": 0, "registered": 1,
+    }  # fmt: skip
+    assert cell_of(values) == CELL
+    assert cell_of(("W1", "W1A", "25-34", "LAB", True, False, True)) == CELL
+
+
+def test_event_row_holds_the_record_it_came_in_and_the_payload():
+    event = canvass_event()
+    row = named(EVENT_COLUMNS, event_row(event, "el-1", "canvass-app", 3, 41))
+    assert row == {
+        "election_id": E, "event_id": "ev-1", "type": "canvass.recorded", "elector_id": "el-1",
+        "occurred_at": "1778173200.123456", "source": "canvass-app", "partition": 3,
+        "offset": 41, "payload": ev.encode(event).decode(),
+    }  # fmt: skip
+    assert ev.decode(row["payload"]) == event
+
+
+def test_event_row_of_an_election_level_event_has_no_elector():
+    opened = ev.validate({
+        "event_id": "ev-0", "type": "election.opened", "schema_version": 1, "election_id": E,
+        "occurred_at": "2026-04-01T09:00:00Z", "name": "Council", "polling_date": "2026-05-07",
+        "our_party": "LAB", "polls_open": "07:00", "polls_close": "22:00",
+    })  # fmt: skip
+    row = named(EVENT_COLUMNS, event_row(opened, "", "kafka", 0, 0))
+    assert row["elector_id"] == ""
+    assert row["type"] == "election.opened"
+    assert row["occurred_at"] == "1775034000.000000"
+
+
+def test_elector_row_of_a_counted_elector():
+    state = ElectorState(cell=CELL, likelihood=7)
+    row = named(ELECTOR_COLUMNS, elector_row(E, "el-1", state, FACTS, 2, 99))
+    facts = row.pop("facts")
+    assert row == {
+        "election_id": E, "elector_id": "el-1", "partition": 2, "counted": 1, "ward": "W1",
+        "polling_district": "W1A", "age_band": "25-34", "intention": "LAB", "likelihood": 7,
+        "contacted": 1, "voted": 0, "registered": 1, "version": 99,
+    }  # fmt: skip
+    assert msgspec.json.decode(facts, type=list[Fact]) == FACTS
+
+
+def test_elector_row_of_a_removed_elector_counts_nowhere_but_keeps_the_facts():
+    facts = [*FACTS, Fact("x1", "elector.removed", 3)]
+    row = named(ELECTOR_COLUMNS, elector_row(E, "el-1", None, facts, 2, 99))
+    assert row == {
+        "election_id": E, "elector_id": "el-1", "partition": 2, "counted": 0, "ward": "",
+        "polling_district": "", "age_band": "", "intention": "", "likelihood": -1,
+        "contacted": 0, "voted": 0, "registered": 0, "facts": msgspec.json.encode(facts).decode(),
+        "version": 99,
+    }  # fmt: skip
+
+
+def test_cell_row_counts_the_electors_of_a_cell():
+    row = named(CELL_COLUMNS, cell_row(E, CELL, 1, 12, 99))
+    assert row == {
+        "election_id": E, **dict(zip(CELL_DIMENSIONS, cell_values(CELL), strict=True)),
+        "partition": 1, "electors": 12, "version": 99,
+    }  # fmt: skip
+
+
+def test_delta_row_has_the_exact_instant_of_the_move():
+    at = 1_778_173_200_000_001  # 2026-05-07T17:00:00.000001Z
+    row = named(DELTA_COLUMNS, delta_row(E, CELL, at, 1, -1, 99))
+    assert row == {
+        "election_id": E, "at": "1778173200.000001",
+        **dict(zip(CELL_DIMENSIONS, cell_values(CELL), strict=True)),
+        "partition": 1, "change": -1, "version": 99,
+    }  # fmt: skip
