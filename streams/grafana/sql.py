@@ -19,11 +19,12 @@ import re
 from collections.abc import Sequence
 
 from streams.read import queries
+from streams.store import CELL_DIMENSIONS
 
 ELECTION = "${election:singlequote}"
 WARD_FILTER = "$__conditionalAll(ward IN (${ward:singlequote}), $ward)"
 AGE_FILTER = "$__conditionalAll(age_band IN (${age_band:singlequote}), $age_band)"
-CELL_DIMS = "ward, polling_district, age_band, intention, contacted, voted, registered"
+CELL_DIMS = ", ".join(CELL_DIMENSIONS)
 
 
 def from_read_api(sql: str) -> str:

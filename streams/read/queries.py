@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from streams.errors import QueryError
+from streams.store import CELL_DIMENSIONS
 
 DIMENSIONS = {"ward": "ward", "age_band": "age_band", "polling_district": "polling_district"}
 BY_CHOICES = ("ward", "age_band", "ward,age_band", "polling_district")
@@ -32,7 +33,7 @@ METRICS = (
 TIMELINE_COUNTS = ("voted", "supporters_voted", "opponents_voted")
 DEFAULT_TIMEZONE = "Europe/London"
 
-_CELL_DIMS = "ward, polling_district, age_band, intention, contacted, voted, registered"
+_CELL_DIMS = ", ".join(CELL_DIMENSIONS)
 # Event ids withdrawn by an event.retracted of the election (rule 3), for queries on `events`.
 # No FINAL in these fragments: a duplicate row of an event changes neither a NOT IN set nor an
 # argMax, and FINAL would cost a merge on every request.
