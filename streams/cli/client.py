@@ -70,18 +70,6 @@ class ApiClient:
     def knockup(self, election_id: str, **params: Any) -> dict[str, Any]:
         return self.election(election_id, "knockup", **params)
 
-    def timeline(self, election_id: str, **params: Any) -> dict[str, Any]:
-        return self.election(election_id, "timeline", **params)
-
-    def coverage(self, election_id: str, **params: Any) -> dict[str, Any]:
-        return self.election(election_id, "coverage", **params)
-
-    def activity(self, election_id: str, **params: Any) -> dict[str, Any]:
-        return self.election(election_id, "activity", **params)
-
-    def effect(self, election_id: str, **params: Any) -> dict[str, Any]:
-        return self.election(election_id, "effect", **params)
-
     def sql(self, text: str) -> dict[str, Any]:
         return self._request("POST", "/v1/sql", json={"sql": text})  # type: ignore[no-any-return]
 

@@ -4,11 +4,11 @@ No Faust, no ClickHouse: everything here is a plain function of its arguments, s
 rules 1-8 are tested in microseconds (tests/unit/test_fold.py).
 
 An elector's state is the fold of their *effective* facts in (occurred_at, event_id) order:
-duplicates (same event_id) are dropped when a fact is added, retracted facts are dropped when
-folding. Because the fold is recomputed from the whole fact list, a late fact gives exactly the
-result it would have given in order. Every change of state at time t moves the elector from one
-`Cell` to another; those moves, summed over electors, are the aggregates (`cells` = now,
-`deltas` = per instant, for `as_of` and the timeline).
+duplicates (same event_id) are dropped when a fact is added (`state.Entity.add`), retracted
+facts are dropped when folding. Because the fold is recomputed from the whole fact list, a late
+fact gives exactly the result it would have given in order. Every change of state at time t
+moves the elector from one `Cell` to another; those moves, summed over electors, are the
+aggregates (`cells` = now, `deltas` = per instant, for `as_of` and the timeline).
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import msgspec
-
-ELECTOR_TYPES = frozenset(
-    {"elector.registered", "elector.removed", "canvass.recorded", "turnout.voted"}
-)
-NON_PARTY_INTENTIONS = frozenset({"UNDECIDED", "WONT_VOTE", "WONT_SAY"})
 
 
 class Fact(msgspec.Struct, frozen=True, array_like=True):
@@ -61,14 +56,6 @@ class ElectorState:
 
     cell: Cell
     likelihood: int  # of the latest contacted canvass; -1 when unknown
-
-
-def add_fact(facts: list[Fact], fact: Fact) -> bool:
-    """Add `fact` unless its event_id is already there (rule 1: the first one wins)."""
-    if any(f.event_id == fact.event_id for f in facts):
-        return False
-    facts.append(fact)
-    return True
 
 
 def effective(facts: Iterable[Fact]) -> list[Fact]:

@@ -1,6 +1,6 @@
 """Dashboards as code: build the committed dashboards/*.json, push them to a Grafana.
 
-`build` serialises the dashboards defined in grafana_dashboards.py (one file each, stable
+`build` serialises the dashboards defined in grafana/dashboards.py (one file each, stable
 key order, so the committed JSON can be drift-checked). `push` uses grafana-client to bring
 an existing Grafana to the same state the provisioning files give a fresh one: the Turnout
 folder, the ClickHouse (and optionally Prometheus) datasources with their fixed UIDs, and the
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -235,19 +234,3 @@ def push(
     for line in done:
         log.info("grafana push: %s", line)
     return done
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m streams.grafana.push build [OUT_DIR]`: regenerate the committed JSON."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] != "build" or len(args) > 2:
-        print("usage: python -m streams.grafana.push build [OUT_DIR]", file=sys.stderr)
-        return 2
-    out_dir = Path(args[1]) if len(args) == 2 else DASHBOARDS_DIR
-    for path in build(out_dir):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

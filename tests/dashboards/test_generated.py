@@ -38,7 +38,7 @@ def test_committed_json_is_what_the_generator_writes(tmp_path: Path):
         mine = (DASHBOARDS_DIR / path.name).read_text(encoding="utf-8")
         assert mine == path.read_text(encoding="utf-8"), (
             f"dashboards/{path.name} differs from the generator: run "
-            "`python -m streams.grafana.push build` (turnout dashboards build) and commit it"
+            "`turnout dashboards build` and commit it"
         )
     assert sorted(p.name for p in DASHBOARDS_DIR.glob("*.json")) == sorted(p.name for p in written)
 
