@@ -16,6 +16,8 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.table import Table
 
+from streams.events import AGE_BANDS
+
 Rows = Sequence[dict[str, Any]]
 
 GAP_COLUMNS = (
@@ -28,7 +30,6 @@ RATES = frozenset({
     "turnout", "supporter_turnout", "opponent_turnout", "coverage", "contact_rate",
     "our_vote_share",
 })  # fmt: skip
-AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 FORMATS = ("table", "json", "csv")
 
 

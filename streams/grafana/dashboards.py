@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import stat
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
+from streams.events import DEFAULT_TIMEZONE
 from streams.grafana import sql
 from streams.grafana.panels import (
     FRESHNESS_THRESHOLDS,
@@ -32,7 +33,6 @@ from streams.grafana.query import clickhouse_ref, prometheus_ref
 
 FOLDER_UID = "turnout"
 FOLDER_TITLE = "Turnout"
-TIMEZONE = "Europe/London"
 TAGS = ["turnout"]
 GAP_COLUMNS = (
     "electorate", "supporters", "supporters_voted", "supporter_turnout",
@@ -60,7 +60,7 @@ def _variables(age_band: bool = True) -> list[db.QueryVariable]:
 def _dashboard(uid: str, title: str, description: str, refresh: str) -> db.Dashboard:
     return (
         db.Dashboard(title).uid(uid).description(description).tags(TAGS)
-        .timezone(TIMEZONE).refresh(refresh).readonly()
+        .timezone(DEFAULT_TIMEZONE).refresh(refresh).readonly()
         .tooltip(dm.DashboardCursorSync.CROSSHAIR)
         .timepicker(db.TimePicker().refresh_intervals(["5s", "10s", "30s", "1m", "5m"]))
     )  # fmt: skip

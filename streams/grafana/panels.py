@@ -17,9 +17,9 @@ from grafana_foundation_sdk.builders import prometheus as prometheus_builders
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
+from streams.events import AGE_BANDS
 from streams.grafana.query import ClickHouseQueryBuilder, clickhouse_ref, prometheus_ref
 
-AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")  # SPEC
 PERCENT_FIELDS = ("supporter_turnout", "opponent_turnout", "turnout", "coverage", "contact_rate")
 TITLES = {
     "electorate": "Electorate",
