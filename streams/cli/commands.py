@@ -117,7 +117,7 @@ def cmd_send(args: argparse.Namespace) -> None:
 def cmd_simulate(args: argparse.Namespace) -> None:
     from streams.cli.client import ApiClient
     from streams.cli.sender import post_batches, produce_direct
-    from streams.sim.simulate import SimulationConfig, paced, simulate, write_ndjson, write_truth
+    from streams.sim import SimulationConfig, paced, simulate, write_ndjson, write_truth
 
     config = SimulationConfig(seed=args.seed, electors=args.electors, wards=args.wards,
                               noise=not args.no_noise)  # fmt: skip
