@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from itertools import accumulate
 
-BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+from streams.events import AGE_BANDS
+
+# The six age bands an elector really is in (the register may also say "unknown").
+BANDS = tuple(band for band in AGE_BANDS if band != "unknown")
 # Adults by age band, England and Wales, approximately ONS mid-2022 population estimates
 # (not in REFERENCE.md).
 ADULT_AGE_SHARE = (0.107, 0.171, 0.163, 0.165, 0.157, 0.237)

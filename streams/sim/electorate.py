@@ -7,6 +7,7 @@ import math
 from datetime import timedelta
 from itertools import accumulate
 
+from streams.events import DEFAULT_TIMEZONE
 from streams.sim.calibration import (
     ADULT_AGE_SHARE,
     BANDS,
@@ -20,7 +21,7 @@ from streams.sim.calibration import (
     WONT_VOTE_FACTOR,
 )
 from streams.sim.election import Election, Elector, Ward, pick
-from streams.sim.local_time import TIMEZONE, local_ms
+from streams.sim.local_time import local_ms
 
 
 def _logit(p: float) -> float:
@@ -164,7 +165,7 @@ def open_election(election: Election) -> None:
             "our_party": cfg.our_party,
             "polls_open": "07:00",
             "polls_close": "22:00",
-            "timezone": TIMEZONE,
+            "timezone": DEFAULT_TIMEZONE,
         },
         utc=True,
     )
