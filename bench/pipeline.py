@@ -32,7 +32,7 @@ from bench.records import plain_consumer
 from streams.cli.client import ApiClient
 from streams.cli.local import LocalKafka, LocalWorker, create_topics
 from streams.settings import EVENTS_TOPIC, Settings
-from streams.sim.simulate import SimulationConfig, simulate
+from streams.sim import SimulationConfig, simulate
 from tests.conftest import free_port
 
 BATCH = 5000

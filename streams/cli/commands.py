@@ -117,13 +117,16 @@ def cmd_send(args: argparse.Namespace) -> None:
 def cmd_simulate(args: argparse.Namespace) -> None:
     from streams.cli.client import ApiClient
     from streams.cli.sender import post_batches, produce_direct
-    from streams.sim.simulate import SimulationConfig, paced, simulate, write_ndjson, write_truth
+    from streams.sim import SimulationConfig, paced, simulate, write_ndjson, write_truth
 
+    settings = _settings()
     config = SimulationConfig(seed=args.seed, electors=args.electors, wards=args.wards,
                               noise=not args.no_noise)  # fmt: skip
     with err_console.status(f"simulating {config.electors} electors in {config.wards} wards…"):
         sim = simulate(config)
-    truth_path = Path(args.truth)
+    simulations = settings.home / "simulations"
+    truth_path = Path(args.truth or simulations / f"{config.election_id}.truth.json")
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
     write_truth(sim, truth_path)
     console.print(
         f"{len(sim.events)} events for {config.election_id} ({sim.malformed} malformed); "
@@ -133,7 +136,6 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         write_ndjson(sim.events, args.out)
         console.print(f"wrote {args.out}")
         return
-    settings = _settings()
     if args.kafka:
         produce_direct(settings, sim.events, len(sim.events), err_console)
     else:
@@ -347,7 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=0.0, help="election seconds per second; 0 = no pauses"
     )
     sim.add_argument("--out", help="write NDJSON to this file instead of sending")
-    sim.add_argument("--truth", default="truth.json", help="where to write the ground truth")
+    sim.add_argument(
+        "--truth", help="where to write the ground truth (default: under TURNOUT_HOME)"
+    )
     sim.add_argument("--kafka", action="store_true", help="produce straight to Kafka")
     sim.add_argument("--no-noise", action="store_true", help="no duplicates, delays or junk")
     sim.add_argument("--wait", action="store_true", help="wait until the worker processed all")

@@ -18,7 +18,7 @@ from streams.cli.client import ApiClient
 from streams.cli.output import fmt_cell
 from streams.cli.sender import post_batches
 from streams.settings import Settings
-from streams.sim.simulate import SimulationConfig, paced, simulate
+from streams.sim import SimulationConfig, paced, simulate
 
 Step = Callable[[argparse.Namespace | None], None]
 COMPARED = ("electorate", "supporters", "opponents", "voted", "supporters_voted",

@@ -1,7 +1,17 @@
-"""The election simulator (calibrated to published figures, with realistic noise) and its
-independent ground-truth fold."""
+"""The election simulator (calibrated to published figures, with realistic noise), its pacing
+and files, and the independent ground-truth fold it is checked against."""
 
-from streams.sim.simulate import Simulation, SimulationConfig, paced, simulate
+from streams.sim.election import Simulation, SimulationConfig
+from streams.sim.pacing import paced, write_ndjson, write_truth
+from streams.sim.simulate import simulate
 from streams.sim.truth import ground_truth
 
-__all__ = ["Simulation", "SimulationConfig", "ground_truth", "paced", "simulate"]
+__all__ = [
+    "Simulation",
+    "SimulationConfig",
+    "ground_truth",
+    "paced",
+    "simulate",
+    "write_ndjson",
+    "write_truth",
+]

@@ -1,37 +1,54 @@
-"""The simulator's calibration: published figures with sources, assumptions, derived tables."""
+"""The simulator's calibration: published figures with their sources, assumptions, derived tables.
 
-# Calibration (sources in /work/shared/REFERENCE.md unless stated):
-# - Turnout by age: Ipsos 2024 general-election figures, scaled to local-election level as
-#   local = c * GE ** LOCAL_GRADIENT; the exponent makes the gradient steeper (local turnout is
-#   lower in every band with a gradient at least as steep, Electoral Commission) and c sets the
-#   overall level to LOCAL_TURNOUT. Result: ~13% for 18-24 up to ~59% for 65+ (4.5 times).
-# - Postal voters 16.6% of electors (2012), postal turnout 68% (2012: 68.0%, 2017: 68.7%).
-# - Ward turnout drawn between 16% and 53% with mean 34% (2016 English wards).
-# - Canvassing contact rate 20-40% of attempts per session.
-# Support by age and effect sizes of campaigning are illustrative assumptions, marked as such.
+Each constant names its source next to it (publication, table or figure, year); constants
+marked "assumption" are illustrative choices, not published figures. There are no official
+turnout figures by age in the UK, and survey estimates differ, so the age gradient is a
+survey estimate scaled to local-election level: local = c * GE ** LOCAL_GRADIENT, with c set so
+that overall turnout is LOCAL_TURNOUT. Result: ~13% for 18-24 up to ~59% for 65+ (4.5 times).
+"""
 
 from __future__ import annotations
 
 from itertools import accumulate
 
-BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-# Adults by age band, England and Wales, approximately ONS mid-2022 population estimates
-# (not in REFERENCE.md).
+from streams.events import AGE_BANDS
+
+# The six age bands an elector really is in (the register may also say "unknown").
+BANDS = tuple(band for band in AGE_BANDS if band != "unknown")
+# ONS, mid-2022 population estimates, England and Wales: adults by age band (approximate shares).
 ADULT_AGE_SHARE = (0.107, 0.171, 0.163, 0.165, 0.157, 0.237)
-# Ipsos, "How Britain voted in the 2024 election": turnout by age at the general election.
+# Ipsos, "How Britain voted in the 2024 election" (2024), turnout by age: share of resident
+# adults who voted at the 2024 general election, 18-24 ... 65+.
 GE_2024_TURNOUT = (0.37, 0.41, 0.48, 0.55, 0.64, 0.73)
-# Local turnout = c * GE ** 2.2: 65+ vote ~4.5x as often as 18-24 (2.0x at the general
-# election); "at least as steep" (Electoral Commission, Wales 2022) - our choice of exponent.
+# Local turnout is lower than general-election turnout in every age band, with the age
+# gradient at least as steep (Electoral Commission, May 2022 local elections in Wales: turnout
+# lowest among under-35s). The exponent is our choice within that: 65+ vote ~4.5x as often as
+# 18-24 (2.0x at the 2024 general election).
 LOCAL_GRADIENT = 2.2
-LOCAL_TURNOUT = 0.34  # English local elections: 2016 ward mean 34%, 2017 35.1%, 2012 31.0%
-POSTAL_SHARE = 0.166  # 2012: 16.6% of electors had a postal vote
-POSTAL_TURNOUT = 0.68  # postal voters' turnout: 2012 68.0%, 2017 68.7%
+# English local elections, overall turnout (Electoral Commission): May 2017 35.1%, May 2012
+# 31.0%; the mean ward turnout in May 2016 was 34% (see WARD_TURNOUT).
+LOCAL_TURNOUT = 0.34
+# Electoral Commission, May 2012 English local elections: 16.6% of electors had a postal vote.
+POSTAL_SHARE = 0.166
+# Electoral Commission, English local elections, turnout of postal voters: May 2012 68.0%
+# (in person 24.2%); May 2017 68.7% (in person 28.8%).
+POSTAL_TURNOUT = 0.68
 POSTAL_AGE_TILT = (0.5, 0.55, 0.65, 0.85, 1.1, 1.75)  # assumption: older electors vote by post
-WARD_TURNOUT = (0.16, 0.34, 0.53)  # 2016 English wards: lowest, mean, highest
+# English local elections, May 2016, turnout by ward: lowest 16%, mean 34%, highest 53% (ward
+# results as compiled for this calibration; no single publication is named for them).
+WARD_TURNOUT = (0.16, 0.34, 0.53)
 WONT_VOTE_FACTOR = 0.3  # assumption: "won't vote" electors vote at 0.3x their age's rate
-CAMPAIGN_SUPPORTER_BOOST = 0.35  # assumption: +0.35 logit (~+7 points) for supporters in
-#                                  wards with campaign days (get-out-the-vote effect)
-CONTACT_RATE = (0.20, 0.40)  # of door attempts per session (REFERENCE: typical 10-30%)
+# Assumption: +0.35 logit (~+7 points) for supporters in wards with campaign days (the
+# get-out-the-vote effect). Priors: Green, Gerber & Nickerson, "Getting Out the Vote in Local
+# Elections: Results from Six Door-to-Door Canvassing Experiments" (Journal of Politics, 2003)
+# found that face-to-face contact raised turnout in US municipal elections; Bhatti, Dahlgaard,
+# Hansen & Hansen, "Is Door-to-Door Canvassing Effective in Europe? Evidence from a Meta-study
+# across Six European Countries" (British Journal of Political Science, 2016) found a much
+# smaller pooled effect in Europe. Both effects here are meant to be small.
+CAMPAIGN_SUPPORTER_BOOST = 0.35
+# Assumption: 20-40% of door attempts per session reach the elector. Campaigners' usual figure
+# is 10-30% of doors attempted (practice, no published source); ours is set a little higher.
+CONTACT_RATE = (0.20, 0.40)
 KNOCK_UP_CONTACT = 0.45  # assumption: pledged supporters, doors known to answer
 KNOCK_UP_PERSUADED = 0.1  # assumption: knocked-up non-voters who then vote (a few points)
 NOT_CONTACTED = ("not_home", "refused", "inaccessible", "moved")
@@ -48,8 +65,12 @@ SUPPORT_BY_AGE = (
     (0.21, 0.27, 0.12, 0.04, 0.15, 0.10, 0.08, 0.03),
     (0.14, 0.38, 0.12, 0.03, 0.15, 0.08, 0.08, 0.02),
 )
-# In-person votes per hour 07-21 (REFERENCE: a smaller morning peak, the biggest in the early
-# evening); the shape per age group is our assumption (retired electors vote in the day).
+# In-person votes per hour, 07:00-21:00 starts (polls are open 07:00-22:00). The UK publishes
+# no figures by hour ("No official information is available": Home Office answer, Hansard,
+# 23 January 1975), so the shape is an assumption: a smaller morning peak and the biggest in
+# the early evening, as in Elections Canada's survey of electors (2020, figure 20: 30% of
+# election-day voters before noon, 42% from 16:00 to the close) and Gibraltar's 2021
+# referendum (GBC report: busiest 09:00-10:00 and 17:00-18:00). Retired electors vote in the day.
 HOURLY_WORKING_AGE = (9, 10, 5, 3, 3, 4, 4, 3, 4, 7, 12, 14, 12, 8, 5)
 HOURLY_65_PLUS = (3, 6, 9, 11, 11, 10, 9, 8, 7, 6, 5, 5, 4, 3, 2)
 HOURLY_WORKING_CUM = list(accumulate(HOURLY_WORKING_AGE))

@@ -1,4 +1,5 @@
-"""The election's local wall clock: local times as epoch ms, instants as RFC 3339 stamps."""
+"""The election's local wall clock (`streams.events.DEFAULT_TIMEZONE`, the UK): local times as
+epoch ms, instants as RFC 3339 stamps."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-TIMEZONE = "Europe/London"
-LONDON = ZoneInfo(TIMEZONE)
+from streams.events import DEFAULT_TIMEZONE
+
+ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 @lru_cache(maxsize=100_000)
 def _minute_ms(day: date, minute: int) -> int:
-    local = datetime(day.year, day.month, day.day, tzinfo=LONDON) + timedelta(minutes=minute)
+    local = datetime(day.year, day.month, day.day, tzinfo=ZONE) + timedelta(minutes=minute)
     return int(local.timestamp()) * 1000
 
 
@@ -25,7 +27,7 @@ def local_ms(day: date, minutes: float) -> int:
 @lru_cache(maxsize=10_000)
 def _hour_text(utc_hour: int, utc: bool) -> tuple[str, str]:
     """For one UTC hour: its local "YYYY-MM-DDTHH:" and offset (UK offsets are whole hours)."""
-    text = datetime.fromtimestamp(utc_hour * 3600, UTC if utc else LONDON).isoformat()
+    text = datetime.fromtimestamp(utc_hour * 3600, UTC if utc else ZONE).isoformat()
     return text[:14], "Z" if utc else text[19:]
 
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from streams.sim.calibration import BANDS, NOT_CONTACTED
+from streams.sim.election import Election, SentEvent
 from streams.sim.local_time import local_ms, stamp
-
-if TYPE_CHECKING:
-    from streams.sim.simulate import _Election, _Sent
 
 # Noise rates (of events sent)
 DUPLICATE_RATE, ALTERED_DUPLICATE_SHARE, MALFORMED_RATE = 0.01, 0.35, 0.005
 OFFLINE_PHONE_RATE = 0.08  # share of sessions in which one canvasser's phone was offline
 
 
-def add_noise(election: _Election) -> None:
+def add_noise(election: Election) -> None:
     """Mistakes and their retractions, offline phones, duplicates, malformed events: in order."""
     add_mistakes(election)
     go_offline(election)
@@ -26,7 +24,7 @@ def add_noise(election: _Election) -> None:
 
 
 def retract(
-    election: _Election, target: _Sent, at_ms: int, reason: str, offline_target: bool
+    election: Election, target: SentEvent, at_ms: int, reason: str, offline_target: bool
 ) -> None:
     fields = {
         "target_event_id": target.event["event_id"],
@@ -40,7 +38,7 @@ def retract(
         election.count("retractions_before_target")
 
 
-def add_mistakes(election: _Election) -> None:
+def add_mistakes(election: Election) -> None:
     """Wrong teller marks, canvasses logged against the wrong elector, removals in error."""
     rng = election.rng
     plain = [e for e in election.electors if e.story == "plain" and e.in_register]
@@ -86,7 +84,7 @@ def add_mistakes(election: _Election) -> None:
         retract(election, removal, later, "removed in error", False)
 
 
-def go_offline(election: _Election) -> None:
+def go_offline(election: Election) -> None:
     """Phones without signal for hours: their events are sent in one batch when back."""
     rng = election.rng
     for s in election.sessions:
@@ -110,7 +108,7 @@ def go_offline(election: _Election) -> None:
                 election.count("offline_events")
 
 
-def duplicate(election: _Election) -> None:
+def duplicate(election: Election) -> None:
     """Retries and replays: the same event_id again, sometimes with other fields."""
     rng = election.rng
     for i in sorted(
@@ -130,7 +128,7 @@ def duplicate(election: _Election) -> None:
         election.count("duplicates")
 
 
-def alter(election: _Election, event: dict[str, Any], occurred_ms: int) -> None:
+def alter(election: Election, event: dict[str, Any], occurred_ms: int) -> None:
     rng, kind = election.rng, event["type"]
     if kind == "canvass.recorded" and event["outcome"] == "contacted":
         event["intention"] = rng.choice([x for x in election.labels if x != event["intention"]])
@@ -152,7 +150,7 @@ def alter(election: _Election, event: dict[str, Any], occurred_ms: int) -> None:
         event["occurred_at"] = stamp(shifted, event["occurred_at"].endswith("Z"))
 
 
-def add_malformed(election: _Election) -> None:
+def add_malformed(election: Election) -> None:
     """Broken events from buggy apps; some share a valid event's id and come first."""
     rng, opened = election.rng, election.sent[0]
     for i in sorted(

@@ -7,13 +7,11 @@ import math
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from streams.errors import ConfigError
+from streams.sim.election import Simulation
 from streams.sim.truth import parse_instant
-
-if TYPE_CHECKING:
-    from streams.sim.simulate import Simulation
 
 
 def _instant_seconds(item: Any) -> float | None:

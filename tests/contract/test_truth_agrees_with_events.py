@@ -12,7 +12,7 @@ import pytest
 
 from streams import events as ev
 from streams.errors import EventRejected
-from streams.sim.simulate import SimulationConfig, simulate
+from streams.sim import SimulationConfig, simulate
 from streams.sim.truth import is_valid
 from tests import factories as f
 

@@ -23,7 +23,7 @@ from clickhouse_connect.driver.client import Client
 
 from streams.events import partition_for
 from streams.settings import EVENTS_TOPIC, Settings
-from streams.sim.simulate import Simulation, SimulationConfig, simulate
+from streams.sim import Simulation, SimulationConfig, simulate
 from streams.store import connection as clickhouse
 from streams.store.sink import Sink
 from streams.worker.projector import Projector, Record

@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from streams.cli.client import ApiClient, ApiError
 from streams.cli.local import LocalKafka, LocalWorker
 from streams.settings import EVENTS_TOPIC, Settings
-from streams.sim.simulate import Simulation, SimulationConfig, simulate
+from streams.sim import Simulation, SimulationConfig, simulate
 from tests.conftest import TOKENS
 from tests.integration.dlq import DeadLetters
 from tests.integration.helpers import assert_rows_equal_truth, settled

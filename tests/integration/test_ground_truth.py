@@ -7,7 +7,7 @@ import pytest
 from streams.cli.client import ApiClient
 from streams.cli.sender import post_batches, produce_direct
 from streams.settings import Settings
-from streams.sim.simulate import SimulationConfig, paced, simulate
+from streams.sim import SimulationConfig, paced, simulate
 from tests.integration.helpers import assert_rows_equal_truth, settled
 
 pytestmark = pytest.mark.integration
