@@ -1,7 +1,7 @@
 """Pure state rules: an elector's facts -> their state over time -> aggregate cells.
 
 No Faust, no ClickHouse: everything here is a plain function of its arguments, so the SPEC's
-rules 1-8 are tested in microseconds (tests/unit/test_fold.py).
+rules 1-8 are tested in microseconds (tests/unit/fold/test_rules.py).
 
 An elector's state is the fold of their *effective* facts in (occurred_at, event_id) order:
 duplicates (same event_id) are dropped when a fact is added (`state.Entity.add`), retracted

@@ -1,4 +1,4 @@
-"""What each panel must show, computed from the read API (`streams.reader.Reader`) on the
+"""What each panel must show, computed from the read API (`streams.read.reader.Reader`) on the
 same engine, or - for what the API does not serve - from the events as they were sent."""
 
 from __future__ import annotations

@@ -1,16 +1,14 @@
-"""The read side's pure parts: parameter parsing, SQL builders, derived metrics, effect rows."""
+"""The read side's queries: parameter parsing, SQL builders, derived metrics, totals."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
 
 from streams.errors import QueryError
 from streams.read import campaign
 from streams.read import queries as q
-from streams.read.reader import SQL_SETTINGS, Election, jsonable
 
 E = "2026-05-07-exampleton"
 
@@ -96,77 +94,6 @@ def test_total_row_sums_counts_and_recomputes_rates():
     total = q.total_row(rows)
     assert (total["supporters"], total["supporters_voted"]) == (5, 2)
     assert total["gap_pts"] == pytest.approx(100 * (2 / 5 - 2 / 4))
-
-
-def test_campaign_queries_leave_out_retracted_events():
-    for query in (campaign.activity_by_session_query(E), campaign.activity_by_hour_query(E, "UTC"),
-                  campaign.intensity_query(E), campaign.results_query(E)):  # fmt: skip
-        assert "event_id NOT IN (SELECT JSONExtractString(payload, 'target_event_id')" in query.sql
-        assert "{types}" not in query.sql
-    assert campaign.activity_by_hour_query(E, "UTC", "W1").parameters == {
-        "election": E, "tz": "UTC", "ward": "W1"}  # fmt: skip
-
-
-def test_coverage_counts_registered_electors_only():
-    query = campaign.coverage_query(E, ward="W1")
-    assert "sumIf(n, registered = 1 AND contacted = 1) AS electorate_contacted" in query.sql
-    assert "HAVING electorate > 0" in query.sql and query.parameters["ward"] == "W1"
-
-
-def gap(ward: str, electorate: int, sup: int, sup_voted: int, opp: int, opp_voted: int) -> dict:
-    row = {n: 0 for n in q.COUNTS} | {"ward": ward, "electorate": electorate, "supporters": sup,
-                                      "supporters_voted": sup_voted, "opponents": opp,
-                                      "opponents_voted": opp_voted}  # fmt: skip
-    return q.with_rates(row)
-
-
-def test_effect_rows_join_wards_from_every_source():
-    rows = campaign.effect_rows(
-        [gap("A", 2000, 100, 50, 100, 70), gap("B", 1000, 10, 2, 10, 8)],
-        [{"ward": "A", "contacts": 500, "campaign_day_sessions": 2, "campaign_day_volunteers": 30},
-         {"ward": "C", "contacts": 5, "campaign_day_sessions": 0, "campaign_day_volunteers": 0}],
-        [{"ward": "A", "our_votes": 300, "votes_cast": 1200}],
-    )  # fmt: skip
-    by_ward = {r["ward"]: r for r in rows}
-    assert list(by_ward) == ["A", "B", "C"]
-    assert by_ward["A"]["contacts_per_1000"] == pytest.approx(250.0)
-    assert by_ward["A"]["our_vote_share"] == pytest.approx(0.25)
-    assert by_ward["A"]["gap_pts"] == pytest.approx(-20.0)
-    assert by_ward["B"]["contacts"] == 0 and by_ward["B"]["our_vote_share"] is None
-    assert by_ward["C"]["contacts_per_1000"] is None and by_ward["C"]["supporter_turnout"] is None
-
-
-def test_effect_summary_pools_wards_with_and_without_campaign_days():
-    rows = campaign.effect_rows(
-        [gap("A", 10, 100, 50, 100, 70), gap("B", 10, 10, 2, 10, 8), gap("C", 10, 30, 30, 0, 0)],
-        [{"ward": "A", "contacts": 1, "campaign_day_sessions": 2, "campaign_day_volunteers": 3}],
-        [],
-    )
-    summary = campaign.effect_summary(rows)
-    assert summary["with_campaign_days"] == {
-        "wards": 1, "supporter_turnout": 0.5, "opponent_turnout": 0.7,
-        "gap_pts": pytest.approx(-20.0)}  # fmt: skip
-    without = summary["without_campaign_days"]
-    assert without["wards"] == 2 and without["supporter_turnout"] == pytest.approx(32 / 40)
-    assert without["opponent_turnout"] == pytest.approx(0.8)
-
-
-def test_sql_settings_make_readonly_last():
-    assert list(SQL_SETTINGS)[-1] == "readonly" and SQL_SETTINGS["readonly"] == 1
-    assert SQL_SETTINGS["result_overflow_mode"] == "throw"
-
-
-def test_jsonable_turns_clickhouse_values_into_json():
-    assert jsonable(datetime(2026, 5, 7, 17, 0)) == "2026-05-07T17:00:00+00:00"
-    assert jsonable(date(2026, 5, 7)) == "2026-05-07"
-    assert jsonable(Decimal("1.50")) == "1.50"
-    assert jsonable(float("nan")) is None
-    assert jsonable({1: (1, b"a")}) == {"1": [1, "a"]}
-
-
-def test_election_instants_are_in_its_time_zone():
-    election = Election(E, "LAB", "Europe/London")
-    assert election.instant(1778137200) == "2026-05-07T08:00:00+01:00"
 
 
 def test_reader_passes_our_party_as_a_parameter_instead_of_the_subquery():

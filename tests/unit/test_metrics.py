@@ -1,11 +1,10 @@
-"""Freshness, the processing rate and rejected-type counting behind /v1/health and /metrics."""
+"""Freshness and the processing rate behind /v1/health and /metrics."""
 
 from __future__ import annotations
 
 import pytest
 
 from streams import metrics
-from streams.events import rejected_type
 from streams.metrics import Freshness, RateMeter
 
 
@@ -43,15 +42,3 @@ def test_rate_meter_averages_over_its_window():
     assert meter.rate(now=6.0) == pytest.approx(15.0)
     assert meter.rate(now=12.0) == pytest.approx(5.0)  # the first mark left the window
     assert meter.rate(now=30.0) == 0.0
-
-
-@pytest.mark.parametrize(("reasons", "type_"), [
-    (["turnout.voted.method: 'walk' is not one of …"], "turnout.voted"),
-    (["event.retracted.reason: required; add a string"], "event.retracted"),
-    (["event.type: 'nope' is not a known event type; use one of …"], "unknown"),
-    (["event: expected a JSON object, got array"], "unknown"),
-    (["record: not valid JSON: …"], "unknown"),
-    ([], "unknown"),
-])  # fmt: skip
-def test_rejected_type_comes_from_the_reason_path(reasons, type_):
-    assert rejected_type(reasons) == type_
