@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,14 +40,6 @@ MAX_LINES = 400
 
 # Known debts, each to be emptied by the change named beside it. An entry that is no longer
 # needed fails its test, so these lists only shrink.
-OVER_MAX_LINES_UNTIL_SPLIT = {
-    "streams/sim/simulate.py",  # issue 9: the simulator's split
-    "streams/sim/truth.py",  # issue 9: the simulator's split
-}
-IMPORTS_UNTIL_SIM_SPLIT = {  # (importer, imported): excused from the cycle and private rules
-    ("streams.sim.noise", "streams.sim.simulate"),  # _Election, _Sent under TYPE_CHECKING
-    ("streams.sim.pacing", "streams.sim.simulate"),  # Simulation under TYPE_CHECKING
-}
 
 
 @dataclass(frozen=True)
@@ -115,11 +107,10 @@ def internal_imports() -> list[Import]:
     return [i for i in all_imports() if i.module == ROOT or i.module.startswith(f"{ROOT}.")]
 
 
-def graph(skip: Collection[tuple[str, str]] = ()) -> dict[str, set[str]]:
+def graph() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {module: set() for module in modules()}
     for i in internal_imports():
-        if (i.importer, i.module) not in skip:
-            edges[i.importer].add(i.module)
+        edges[i.importer].add(i.module)
     return edges
 
 
@@ -165,23 +156,6 @@ def cycle_from(start: str, edges: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
-    seen, todo = {start}, [start]
-    while todo:
-        for target in edges[todo.pop()] - seen:
-            seen.add(target)
-            todo.append(target)
-    return goal in seen
-
-
-def still_breaks_a_rule(importer: str, module: str) -> bool:
-    """True if this import still takes a private name or closes an import cycle."""
-    taken = [i for i in internal_imports() if (i.importer, i.module) == (importer, module)]
-    return bool(taken) and (
-        any(map(private_crossings, taken)) or reaches(graph(), module, importer)
-    )
-
-
 def test_cycles_are_found_and_written_from_their_first_module():
     edges = {"c": {"a"}, "a": {"b"}, "b": {"c", "d"}, "d": set(), "e": {"e"}}
     assert cycles(edges) == ["a -> b -> c -> a", "e -> e"]
@@ -197,26 +171,17 @@ def test_every_room_has_a_layer_and_the_walk_sees_imports():
 
 
 def test_no_import_cycle():
-    found = cycles(graph(skip=IMPORTS_UNTIL_SIM_SPLIT))
+    found = cycles(graph())
     assert not found, "import cycles; break each by handing down what is needed:\n" + (
         "\n".join(found)
     )
 
 
 def test_no_private_name_or_private_module_crosses_a_module_border():
-    crossing = [
-        found
-        for i in internal_imports()
-        if (i.importer, i.module) not in IMPORTS_UNTIL_SIM_SPLIT and (found := private_crossings(i))
-    ]
+    crossing = [found for i in internal_imports() if (found := private_crossings(i))]
     assert not crossing, "private names imported by another module; make them public:\n" + (
         "\n".join(crossing)
     )
-
-
-def test_excused_imports_still_break_a_rule():
-    stale = sorted(edge for edge in IMPORTS_UNTIL_SIM_SPLIT if not still_breaks_a_rule(*edge))
-    assert not stale, f"no longer needed; remove from IMPORTS_UNTIL_SIM_SPLIT: {stale}"
 
 
 def test_each_room_imports_only_itself_the_shared_ground_and_lower_layers():
@@ -246,10 +211,5 @@ def test_fold_imports_neither_faust_kafka_nor_clickhouse():
 
 def test_no_module_is_over_400_lines():
     lengths = {path_of(m): len(p.read_text().splitlines()) for m, p in modules().items()}
-    over = sorted(f"{path}: {n} lines" for path, n in lengths.items()
-                  if n > MAX_LINES and path not in OVER_MAX_LINES_UNTIL_SPLIT)  # fmt: skip
+    over = sorted(f"{path}: {n} lines" for path, n in lengths.items() if n > MAX_LINES)
     assert not over, f"modules over {MAX_LINES} lines; split them by concept:\n" + "\n".join(over)
-    done = sorted(p for p in OVER_MAX_LINES_UNTIL_SPLIT if lengths.get(p, 0) <= MAX_LINES)
-    assert not done, (
-        f"under {MAX_LINES} lines or gone; remove from OVER_MAX_LINES_UNTIL_SPLIT: {done}"
-    )
