@@ -20,8 +20,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
 from streams.api import openapi
+from streams.api.access import authorize
 from streams.api.ingest import Ingest
-from streams.api.responses import error, unauthorized
+from streams.api.responses import error
 from streams.errors import QueryError
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
@@ -74,23 +75,24 @@ class Views:
     def mount(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/events", self.post_events)
         elections = "/v1/elections/{election_id}/"
-        router.add_get(elections + "turnout-gap", self.guard(self.turnout_gap))
-        router.add_get(elections + "knockup", self.guard(self.knockup))
-        router.add_get(elections + "timeline", self.guard(self.timeline))
-        router.add_get(elections + "coverage", self.guard(self.coverage))
-        router.add_get(elections + "activity", self.guard(self.activity))
-        router.add_get(elections + "effect", self.guard(self.effect))
-        router.add_post("/v1/sql", self.guard(self.sql))
+        router.add_get(elections + "turnout-gap", self.guard(self.turnout_gap, "read"))
+        router.add_get(elections + "knockup", self.guard(self.knockup, "read"))
+        router.add_get(elections + "timeline", self.guard(self.timeline, "read"))
+        router.add_get(elections + "coverage", self.guard(self.coverage, "read"))
+        router.add_get(elections + "activity", self.guard(self.activity, "read"))
+        router.add_get(elections + "effect", self.guard(self.effect, "read"))
+        router.add_post("/v1/sql", self.guard(self.sql, "sql"))
         router.add_get("/v1/health", self.health)
         router.add_get("/v1/openapi.json", self.openapi)
         router.add_get("/metrics", self.metrics)
 
-    def guard(self, handler: Handler) -> Handler:
-        """Token check and error mapping for the token-protected read endpoints."""
+    def guard(self, handler: Handler, scope: str) -> Handler:
+        """Token, scope and election binding checks, and error mapping, around `handler`."""
 
         async def guarded(request: web.Request) -> web.Response:
-            if self.runtime.tokens.name_of(request) is None:
-                return unauthorized()
+            who = authorize(self.runtime.tokens, request, scope)
+            if isinstance(who, web.Response):
+                return who
             try:
                 return await handler(request)
             except q.ElectionNotFound as err:

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from rich.console import Console
 
+from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
 from streams.settings import Settings, redact
 
@@ -24,10 +25,11 @@ def _settings() -> Settings:
 
 
 def cmd_up(args: argparse.Namespace | None = None) -> None:
-    from streams.auth import ensure_local_token
+    from streams.auth import ensure_local_token, server_tokens
     from streams.cli.local import LocalKafka, LocalWorker, create_topics
 
     settings = _settings()
+    server_tokens(settings)  # a bad TURNOUT_TOKENS fails here, before anything starts
     if settings.local_kafka:
         kafka = LocalKafka(settings)
         with console.status("starting the local Kafka broker (first run fetches jars with Maven)…"):
@@ -367,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=90, help="wall time for polling day")
     demo.set_defaults(fn=cmd_demo)
     _add_query_commands(sub)
+    add_token_command(sub, _settings, console)
     return parser
 
 
