@@ -35,7 +35,10 @@ Timestamp = Annotated[
     datetime,
     Meta(
         tz=True,
-        description="RFC 3339 timestamp with a UTC offset (device clock).",
+        description=(
+            "RFC 3339 timestamp with a UTC offset (device clock), from 2000-01-01 to 24 h "
+            "after the event is received."
+        ),
         extra_json_schema={"pattern": "([Zz]|[+-][0-9]{2}:[0-9]{2})$"},
         extra={
             "expect": "an RFC 3339 timestamp with a UTC offset (e.g. 2018-05-03T07:00:00+01:00)"
