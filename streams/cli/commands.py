@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 
 from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
@@ -380,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.fn(args)
     except TurnoutError as err:
-        err_console.print(f"[red]error:[/red] {err}")
+        err_console.print(f"[red]error:[/red] {escape(str(err))}")
         return 1
     except KeyboardInterrupt:
         return 130
