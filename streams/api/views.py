@@ -31,6 +31,9 @@ from streams.worker import Runtime
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+MAX_PARAM_LENGTH = 64  # ward and district codes are 1-64 characters; times are shorter
+EARLIEST_QUERY_TIME = datetime(1900, 1, 1, tzinfo=UTC)  # ClickHouse DateTime64's range
+LATEST_QUERY_TIME = datetime(2299, 12, 31, tzinfo=UTC)
 
 
 def parse_time(name: str, value: str | None) -> datetime | None:
@@ -42,14 +45,22 @@ def parse_time(name: str, value: str | None) -> datetime | None:
         raise QueryError(f"{name}: {value!r} is not an RFC 3339 timestamp") from None
     if parsed.tzinfo is None:
         raise QueryError(f"{name}: {value!r} needs a UTC offset, e.g. 2026-05-07T18:00:00+01:00")
+    if not EARLIEST_QUERY_TIME <= parsed <= LATEST_QUERY_TIME:
+        raise QueryError(f"{name}: {value!r} is out of range; use a time from 1900 to 2299")
     return parsed
 
 
 def query_params(request: web.Request, allowed: Sequence[str]) -> dict[str, str | None]:
-    """The query string as {name: value or None}; an unknown name is a 400 naming the known."""
+    """The query string as {name: value or None}; an unknown name, a repeated one or a value
+    longer than any code or time is a 400 naming the problem."""
     for name in request.query:
         if name not in allowed:
             raise QueryError(f"{name}: unknown parameter; use {', '.join(allowed)}")
+        values = request.query.getall(name)
+        if len(values) > 1:
+            raise QueryError(f"{name}: given {len(values)} times; give it once")
+        if len(values[0]) > MAX_PARAM_LENGTH:
+            raise QueryError(f"{name}: longer than {MAX_PARAM_LENGTH} characters")
     return {name: request.query.get(name) or None for name in allowed}
 
 

@@ -39,16 +39,58 @@ def test_watch_frame_prints_a_markup_like_ward_as_it_is(name: str):
 def test_query_tables_print_markup_like_values_as_they_are(name: str):
     tables = [
         output.gap_table([gap_row(name)], name),
-        output.knockup_table([{"elector_id": name, "ward": name, "polling_district": name,
-                               "age_band": "65+", "likelihood": 3}], name),  # fmt: skip
-        output.timeline_table([{"ward": name, "bucket_end": "2026-05-07T08:15:00+01:00",
-                                "voted": 1, "supporters_voted": 1, "opponents_voted": 0}], ""),
-        output.coverage_table([{"ward": name, "age_band": "65+", "electorate": 4,
-                                "electorate_contacted": 0, "coverage": 0.0}], ""),
-        output.activity_table([{"session_id": name, "ward": name, "kind": "canvass",
-                                "started_at": "2026-05-07T08:15:00+01:00", "volunteers": 1,
-                                "attempts": 1, "contacts": 1, "contact_rate": 1.0}], ""),
+        output.knockup_table(
+            [
+                {
+                    "elector_id": name,
+                    "ward": name,
+                    "polling_district": name,
+                    "age_band": "65+",
+                    "likelihood": 3,
+                }
+            ],
+            name,
+        ),
+        output.timeline_table(
+            [
+                {
+                    "ward": name,
+                    "bucket_end": "2026-05-07T08:15:00+01:00",
+                    "voted": 1,
+                    "supporters_voted": 1,
+                    "opponents_voted": 0,
+                }
+            ],
+            "",
+        ),
+        output.coverage_table(
+            [
+                {
+                    "ward": name,
+                    "age_band": "65+",
+                    "electorate": 4,
+                    "electorate_contacted": 0,
+                    "coverage": 0.0,
+                }
+            ],
+            "",
+        ),
+        output.activity_table(
+            [
+                {
+                    "session_id": name,
+                    "ward": name,
+                    "kind": "canvass",
+                    "started_at": "2026-05-07T08:15:00+01:00",
+                    "volunteers": 1,
+                    "attempts": 1,
+                    "contacts": 1,
+                    "contact_rate": 1.0,
+                }
+            ],
+            "",
+        ),
         output.sql_table([{"a": name}], "", ["a"]),
-    ]  # fmt: skip
+    ]
     for table in tables:
         assert name in render(table)
