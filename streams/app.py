@@ -53,6 +53,11 @@ def create_app(settings: Settings) -> TurnoutApp:
         datadir=str(settings.home / "faust"),
         autodiscover=False,
         web_enabled=True,
+        # Faust's own pages (/router, /table, /graph, stats) would bypass the tokens: off.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
         web_bind=host,
         web_host=host,
         web_port=port,

@@ -45,7 +45,10 @@ class Settings:
     )
     tokens: str | None = field(
         default=None,
-        metadata=_env("TURNOUT_TOKENS", "API tokens as name:token,...; unset = one local token."),
+        metadata=_env(
+            "TURNOUT_TOKENS",
+            "API tokens as name:token[:scopes[:elections]],...; unset = one local token.",
+        ),
     )
     home: Path = field(
         default=Path(".turnout"),
@@ -124,7 +127,6 @@ class Settings:
                     f"TURNOUT_CLICKHOUSE_URL: scheme {scheme!r} is not supported; "
                     "use http(s)://user:password@host:port/database, or unset it for embedded chDB"
                 )
-        parse_tokens(self.tokens)
         if self.partitions < 1:
             raise ConfigError("TURNOUT_PARTITIONS: must be a positive integer")
 
@@ -171,21 +173,6 @@ def _convert(env: str, raw: str, default: object) -> object:
     if isinstance(default, Path):
         return Path(raw)
     return raw
-
-
-def parse_tokens(spec: str | None) -> dict[str, str]:
-    """`name:token,name:token` -> {token: name}. Raises ConfigError naming the bad entry."""
-    if not spec:
-        return {}
-    tokens: dict[str, str] = {}
-    for i, entry in enumerate(spec.split(",")):
-        name, sep, token = entry.strip().partition(":")
-        if not sep or not name or len(token) < 8:
-            raise ConfigError(
-                f"TURNOUT_TOKENS entry {i + 1}: expected name:token with a token of 8+ characters"
-            )
-        tokens[token] = name
-    return tokens
 
 
 def new_token() -> str:

@@ -41,7 +41,30 @@ def free_port(pair: bool = False) -> int:
     raise RuntimeError("no free port pair on 127.0.0.1")
 
 
-TOKENS = {"tests": f"tests-{uuid.uuid4().hex}", "tellers": f"tellers-{uuid.uuid4().hex}"}
+# name -> (scopes, elections) of the tokens the test worker accepts; None: the old name:token
+# form, which still means every scope. "organiser" is bound to elections named scoped-*.
+TOKEN_GRANTS: dict[str, tuple[str, str | None] | None] = {
+    "tests": ("all", None),
+    "tellers": ("ingest", None),
+    "reader": ("read", None),
+    "analyst": ("sql", None),
+    "operator": ("admin", None),
+    "organiser": ("ingest+read", "scoped-*"),
+    "legacy": None,
+}
+TOKENS = {name: f"{name}-{uuid.uuid4().hex}" for name in TOKEN_GRANTS}
+
+
+def tokens_setting() -> str:
+    """TURNOUT_TOKENS for TOKENS and TOKEN_GRANTS."""
+    entries = []
+    for name, grant in TOKEN_GRANTS.items():
+        entry = f"{name}:{TOKENS[name]}"
+        if grant is not None:
+            scopes, elections = grant
+            entry += f":{scopes}" + (f":{elections}" if elections else "")
+        entries.append(entry)
+    return ",".join(entries)
 
 
 def settings_for_tests(home: Path, **overrides: object) -> Settings:
@@ -50,7 +73,7 @@ def settings_for_tests(home: Path, **overrides: object) -> Settings:
         kafka_port=free_port(pair=True),
         api=f"http://127.0.0.1:{free_port()}",
         batch_within=0.05,
-        tokens=",".join(f"{name}:{token}" for name, token in TOKENS.items()),
+        tokens=tokens_setting(),
         test_hooks=True,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]

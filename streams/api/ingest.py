@@ -22,8 +22,9 @@ from aiokafka.errors import KafkaError
 
 from streams import events as ev
 from streams import metrics
-from streams.api.responses import error, unauthorized
-from streams.auth import Tokens
+from streams.api.access import authorize
+from streams.api.responses import error
+from streams.auth import Principal, Tokens
 from streams.errors import EventRejected
 from streams.events import RECORD_EVENTS, SOURCE_HEADER, partition_for
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
@@ -93,9 +94,9 @@ class Ingest:
         return self._partitions
 
     async def post_events(self, request: web.Request) -> web.Response:
-        source = self.tokens.name_of(request)
-        if source is None:
-            return unauthorized()
+        who = authorize(self.tokens, request, "ingest")
+        if isinstance(who, web.Response):
+            return who
         if (request.content_length or 0) > MAX_BYTES:
             return error(413, TOO_LARGE)
         try:
@@ -111,7 +112,7 @@ class Ingest:
         if len(parsed.items) > MAX_EVENTS:
             return error(413, f"{len(parsed.items)} events; at most {MAX_EVENTS} per request")
         try:
-            result = await asyncio.wait_for(self.accept(parsed.items, source), self.timeout)
+            result = await asyncio.wait_for(self.accept(parsed.items, who), self.timeout)
         except (KafkaError, TimeoutError) as err:
             log.warning("Kafka did not acknowledge a request's events: %s", type(err).__name__)
             return error(
@@ -119,17 +120,18 @@ class Ingest:
             )
         return web.json_response(result)
 
-    async def accept(self, items: list[Any], source: str) -> dict[str, Any]:
+    async def accept(self, items: list[Any], who: Principal) -> dict[str, Any]:
         """Validate, produce valid events and dead letters, and wait for every ack."""
         valid: list[ev.Event] = []
         rejected: list[dict[str, Any]] = []
         dead: list[tuple[bytes | None, bytes]] = []
         received_at = datetime.now(UTC).isoformat()
+        source = who.name
         for index, item in enumerate(items):
             try:
                 if isinstance(item, bytes):
                     raise EventRejected(["event: this NDJSON line is not valid JSON"])
-                valid.append(ev.validate(item))
+                valid.append(visible(ev.validate(item), who))
             except EventRejected as err:
                 event_id = item.get("event_id") if isinstance(item, dict) else None
                 if not isinstance(event_id, str):
@@ -161,6 +163,16 @@ class Ingest:
     async def _send(self, value: bytes, partition: int, source: str) -> asyncio.Future[Any]:
         headers = [(SOURCE_HEADER, source.encode())]
         return await self.producer.send(EVENTS_TOPIC, value, partition=partition, headers=headers)
+
+
+def visible(event: ev.Event, who: Principal) -> ev.Event:
+    """`event` if `who` may send events of its election, else EventRejected saying so."""
+    if who.sees(event.election_id):
+        return event
+    raise EventRejected(
+        [f"{ev.event_type(event)}.election_id: this token may not send events for election "
+         f"{event.election_id!r}; use a token bound to it"]
+    )  # fmt: skip
 
 
 def dead_letter(

@@ -20,8 +20,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
 from streams.api import openapi
+from streams.api.access import authorize
 from streams.api.ingest import Ingest
-from streams.api.responses import error, unauthorized
+from streams.api.responses import error
 from streams.errors import QueryError
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
@@ -30,6 +31,9 @@ from streams.worker import Runtime
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+MAX_PARAM_LENGTH = 64  # ward and district codes are 1-64 characters; times are shorter
+EARLIEST_QUERY_TIME = datetime(1900, 1, 1, tzinfo=UTC)  # ClickHouse DateTime64's range
+LATEST_QUERY_TIME = datetime(2299, 12, 31, tzinfo=UTC)
 
 
 def parse_time(name: str, value: str | None) -> datetime | None:
@@ -41,14 +45,22 @@ def parse_time(name: str, value: str | None) -> datetime | None:
         raise QueryError(f"{name}: {value!r} is not an RFC 3339 timestamp") from None
     if parsed.tzinfo is None:
         raise QueryError(f"{name}: {value!r} needs a UTC offset, e.g. 2026-05-07T18:00:00+01:00")
+    if not EARLIEST_QUERY_TIME <= parsed <= LATEST_QUERY_TIME:
+        raise QueryError(f"{name}: {value!r} is out of range; use a time from 1900 to 2299")
     return parsed
 
 
 def query_params(request: web.Request, allowed: Sequence[str]) -> dict[str, str | None]:
-    """The query string as {name: value or None}; an unknown name is a 400 naming the known."""
+    """The query string as {name: value or None}; an unknown name, a repeated one or a value
+    longer than any code or time is a 400 naming the problem."""
     for name in request.query:
         if name not in allowed:
             raise QueryError(f"{name}: unknown parameter; use {', '.join(allowed)}")
+        values = request.query.getall(name)
+        if len(values) > 1:
+            raise QueryError(f"{name}: given {len(values)} times; give it once")
+        if len(values[0]) > MAX_PARAM_LENGTH:
+            raise QueryError(f"{name}: longer than {MAX_PARAM_LENGTH} characters")
     return {name: request.query.get(name) or None for name in allowed}
 
 
@@ -74,23 +86,24 @@ class Views:
     def mount(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/events", self.post_events)
         elections = "/v1/elections/{election_id}/"
-        router.add_get(elections + "turnout-gap", self.guard(self.turnout_gap))
-        router.add_get(elections + "knockup", self.guard(self.knockup))
-        router.add_get(elections + "timeline", self.guard(self.timeline))
-        router.add_get(elections + "coverage", self.guard(self.coverage))
-        router.add_get(elections + "activity", self.guard(self.activity))
-        router.add_get(elections + "effect", self.guard(self.effect))
-        router.add_post("/v1/sql", self.guard(self.sql))
+        router.add_get(elections + "turnout-gap", self.guard(self.turnout_gap, "read"))
+        router.add_get(elections + "knockup", self.guard(self.knockup, "read"))
+        router.add_get(elections + "timeline", self.guard(self.timeline, "read"))
+        router.add_get(elections + "coverage", self.guard(self.coverage, "read"))
+        router.add_get(elections + "activity", self.guard(self.activity, "read"))
+        router.add_get(elections + "effect", self.guard(self.effect, "read"))
+        router.add_post("/v1/sql", self.guard(self.sql, "sql"))
         router.add_get("/v1/health", self.health)
         router.add_get("/v1/openapi.json", self.openapi)
         router.add_get("/metrics", self.metrics)
 
-    def guard(self, handler: Handler) -> Handler:
-        """Token check and error mapping for the token-protected read endpoints."""
+    def guard(self, handler: Handler, scope: str) -> Handler:
+        """Token, scope and election binding checks, and error mapping, around `handler`."""
 
         async def guarded(request: web.Request) -> web.Response:
-            if self.runtime.tokens.name_of(request) is None:
-                return unauthorized()
+            who = authorize(self.runtime.tokens, request, scope)
+            if isinstance(who, web.Response):
+                return who
             try:
                 return await handler(request)
             except q.ElectionNotFound as err:

@@ -11,7 +11,9 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 
+from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
 from streams.settings import Settings, redact
 
@@ -24,10 +26,11 @@ def _settings() -> Settings:
 
 
 def cmd_up(args: argparse.Namespace | None = None) -> None:
-    from streams.auth import ensure_local_token
+    from streams.auth import ensure_local_token, server_tokens
     from streams.cli.local import LocalKafka, LocalWorker, create_topics
 
     settings = _settings()
+    server_tokens(settings)  # a bad TURNOUT_TOKENS fails here, before anything starts
     if settings.local_kafka:
         kafka = LocalKafka(settings)
         with console.status("starting the local Kafka broker (first run fetches jars with Maven)…"):
@@ -371,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=90, help="wall time for polling day")
     demo.set_defaults(fn=cmd_demo)
     _add_query_commands(sub)
+    add_token_command(sub, _settings, console)
     return parser
 
 
@@ -381,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.fn(args)
     except TurnoutError as err:
-        err_console.print(f"[red]error:[/red] {err}")
+        err_console.print(f"[red]error:[/red] {escape(str(err))}")
         return 1
     except KeyboardInterrupt:
         return 130

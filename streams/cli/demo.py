@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from streams.cli import watch
 from streams.cli.client import ApiClient
@@ -100,7 +101,7 @@ def comparison(rows: list[dict[str, Any]], truth: list[dict[str, Any]]) -> Table
         same = all(_same(row.get(n), want.get(n)) for n in COMPARED) and bool(row)
         matched += same
         table.add_row(
-            key[0], key[1], fmt_cell("gap_pts", row.get("gap_pts")),
+            Text(str(key[0])), key[1], fmt_cell("gap_pts", row.get("gap_pts")),
             fmt_cell("gap_pts", want.get("gap_pts")), str(row.get("supporters_voted", "–")),
             str(want.get("supporters_voted", "–")), "✓" if same else "✗",
             style=None if same else "red",

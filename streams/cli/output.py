@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from streams.events import AGE_BANDS
 
@@ -60,8 +61,14 @@ def worst_gap_first(rows: Rows) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r.get("gap_pts") is None, r.get("gap_pts") or 0.0))
 
 
+def plain(value: Any) -> Text:
+    """A data value as a table cell: shown as it is, never read as Rich markup (a ward may be
+    called "[/x]")."""
+    return Text(str(value))
+
+
 def _table(title: str, columns: Sequence[str], right_from: int = 1) -> Table:
-    table = Table(title=title, header_style="bold")
+    table = Table(title=Text(title), header_style="bold")
     for i, name in enumerate(columns):
         table.add_column(name, justify="right" if i >= right_from else "left")
     return table
@@ -73,7 +80,7 @@ def gap_table(rows: Rows, title: str) -> Table:
     for row in worst_gap_first(rows):
         gap = row.get("gap_pts")
         style = "red" if gap is not None and gap < 0 else None
-        cells = [str(row[d]) for d in dims] + [fmt_cell(n, row.get(n)) for n, _ in GAP_COLUMNS]
+        cells = [plain(row[d]) for d in dims] + [fmt_cell(n, row.get(n)) for n, _ in GAP_COLUMNS]
         table.add_row(*cells, style=style)
     return table
 
@@ -81,8 +88,8 @@ def gap_table(rows: Rows, title: str) -> Table:
 def knockup_table(rows: Rows, title: str) -> Table:
     table = _table(title, ["polling district", "ward", "elector", "age band", "likelihood"], 4)
     for row in rows:
-        table.add_row(row["polling_district"], row["ward"], row["elector_id"], row["age_band"],
-                      fmt_cell("likelihood", row["likelihood"]))  # fmt: skip
+        table.add_row(plain(row["polling_district"]), plain(row["ward"]), plain(row["elector_id"]),
+                      row["age_band"], fmt_cell("likelihood", row["likelihood"]))  # fmt: skip
     return table
 
 
@@ -90,7 +97,7 @@ def timeline_table(rows: Rows, title: str) -> Table:
     table = _table(title, ["ward", "until", "voted", "supp voted", "opp voted"], 2)
     table.columns[1].justify = "left"
     for row in rows:
-        table.add_row(row["ward"], fmt_time(row["bucket_end"], with_date=True),
+        table.add_row(plain(row["ward"]), fmt_time(row["bucket_end"], with_date=True),
                       *(fmt_cell(n, row[n]) for n in ("voted", "supporters_voted",
                                                        "opponents_voted")))  # fmt: skip
     return table
@@ -105,21 +112,20 @@ def coverage_table(rows: Rows, title: str) -> Table:
         cells = []
         for band in bands:
             row = by_cell.get((ward, band))
-            cells.append(_coverage_cell(row["coverage"]) if row else "")
+            cells.append(_coverage_cell(row["coverage"]) if row else Text(""))
         ward_rows = [r for r in rows if r["ward"] == ward]
         electorate = sum(r["electorate"] for r in ward_rows)
         contacted = sum(r["electorate_contacted"] for r in ward_rows)
         cells.append(_coverage_cell(contacted / electorate if electorate else None))
-        table.add_row(ward, *cells)
+        table.add_row(plain(ward), *cells)
     table.caption = "share of registered electors contacted at least once"
     return table
 
 
-def _coverage_cell(share: float | None) -> str:
-    text = fmt_cell("coverage", share)
-    if share is not None and share < 0.1:
-        return f"[red]{text}[/red]"
-    return text
+def _coverage_cell(share: float | None) -> Text:
+    return Text(
+        fmt_cell("coverage", share), style="red" if share is not None and share < 0.1 else ""
+    )
 
 
 HOUR_COUNTS = ("attempts", "contacts", "contact_rate", "canvassers")
@@ -136,7 +142,11 @@ def activity_table(rows: Rows, title: str) -> Table:
     names = ["session", "ward", "kind", "started", *(n.replace("_", " ") for n in SESSION_COUNTS)]
     table = _table(title, names, right_from=4)
     for row in rows:
-        session = [row["session_id"] or "(none)", row["ward"] or "–", row["kind"] or "–"]
+        session = [
+            plain(row["session_id"] or "(none)"),
+            plain(row["ward"] or "–"),
+            row["kind"] or "–",
+        ]
         counts = [fmt_cell(n, row[n]) for n in SESSION_COUNTS]
         table.add_row(*session, fmt_time(row["started_at"], with_date=True), *counts)
     return table
@@ -154,7 +164,7 @@ def effect_table(rows: Rows, title: str, summary: dict[str, Any] | None = None) 
     table = _table(title, ["ward", *(label for _, label in EFFECT_COLUMNS)])
     ordered = sorted(rows, key=lambda r: (-(r["contacts_per_1000"] or 0.0), r["ward"]))
     for row in ordered:
-        table.add_row(row["ward"], *(fmt_cell(n, row[n]) for n, _ in EFFECT_COLUMNS))
+        table.add_row(plain(row["ward"]), *(fmt_cell(n, row[n]) for n, _ in EFFECT_COLUMNS))
     if summary:
         table.caption = "\n".join(
             f"{label}: {group['wards']} wards, supporter turnout "
@@ -170,7 +180,7 @@ def sql_table(rows: Rows, title: str, columns: Sequence[str] = ()) -> Table:
     names = list(columns) or (list(rows[0]) if rows else [])
     table = _table(title, names, right_from=len(names))
     for row in rows:
-        table.add_row(*("NULL" if row[n] is None else _plain(row[n]) for n in names))
+        table.add_row(*(Text("NULL") if row[n] is None else plain(_plain(row[n])) for n in names))
     return table
 
 

@@ -124,7 +124,7 @@ def _ward_table(rows: list[dict[str, Any]], room: int) -> Table:
     ordered = worst_gap_first(rows)
     shown = ordered if len(ordered) <= room else ordered[: max(room - 1, 0)]
     for row in shown:
-        table.add_row(row["ward"], *_cells(row), gap_bar(row["gap_pts"]))
+        table.add_row(Text(str(row["ward"])), *_cells(row), gap_bar(row["gap_pts"]))
     if len(shown) < len(ordered):
         more = len(ordered) - len(shown)
         table.add_row(Text(f"… {more} more", style="dim"), "", "", "", "", "")

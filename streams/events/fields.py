@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from msgspec import Meta
@@ -35,7 +35,10 @@ Timestamp = Annotated[
     datetime,
     Meta(
         tz=True,
-        description="RFC 3339 timestamp with a UTC offset (device clock).",
+        description=(
+            "RFC 3339 timestamp with a UTC offset (device clock), from 2000-01-01 to 24 h "
+            "after the event is received."
+        ),
         extra_json_schema={"pattern": "([Zz]|[+-][0-9]{2}:[0-9]{2})$"},
         extra={
             "expect": "an RFC 3339 timestamp with a UTC offset (e.g. 2018-05-03T07:00:00+01:00)"
@@ -100,6 +103,35 @@ def is_time_zone(name: str) -> bool:
     except (KeyError, ValueError, OSError):  # not found, malformed key, a directory
         return False
     return True
+
+
+# --- when an event may have happened ------------------------------------------------------
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # a phone whose clock reset says 1970
+MAX_AHEAD = timedelta(hours=24)  # a device clock may run ahead, not a typo'd year
+
+
+@functools.lru_cache(maxsize=4)
+def latest_allowed(seen_second: int) -> datetime:
+    """The latest occurred_at accepted from an event seen at `seen_second` (Unix seconds)."""
+    return datetime.fromtimestamp(seen_second, UTC) + MAX_AHEAD
+
+
+def occurred_at_problem(at: datetime, seen_at: float) -> str | None:
+    """Why `at` is outside [2000-01-01, seen + 24 h], or None when it is inside.
+
+    `seen_at` is when ingest (or, for events produced straight to Kafka, the record's Kafka
+    timestamp) saw the event, so a replay judges each record exactly as the live pass did.
+    """
+    if at < EARLIEST:
+        return f"{at.isoformat()} is before 2000-01-01; check the device's clock"
+    latest = latest_allowed(int(seen_at))
+    if at > latest:
+        return (
+            f"{at.isoformat()} is more than 24 h after the event was received "
+            f"({latest - MAX_AHEAD:%Y-%m-%dT%H:%M:%SZ}); check the device's clock"
+        )
+    return None
 
 
 # --- cross-field rules (shared by the models and the reasons) -----------------------------

@@ -11,10 +11,12 @@ import msgspec
 import msgspec.inspect as mi
 
 from streams.events.fields import (
+    Timestamp,
     intention_problem,
     is_time_zone,
     json_type,
     label,
+    occurred_at_problem,
     show,
     unknown_time_zone,
 )
@@ -41,8 +43,9 @@ def _tables() -> tuple[dict[str, tuple[_Field, ...]], tuple[_Field, ...]]:
     return {name: _fields_of(cls) for name, cls in EVENT_TYPES.items()}, _fields_of(EventBase)
 
 
-def rejection_reasons(obj: object, fallback: str) -> list[str]:
-    """Every problem with `obj`, each as `<type>.<field>: <problem and fix>`."""
+def rejection_reasons(obj: object, fallback: str, seen_at: float) -> list[str]:
+    """Every problem with `obj`, each as `<type>.<field>: <problem and fix>`; `occurred_at`
+    is judged against `seen_at`, when the event was received."""
     if not isinstance(obj, dict):
         return [f"event: expected a JSON object, got {json_type(obj)}"]
     fields, common_fields = _tables()
@@ -58,9 +61,20 @@ def rejection_reasons(obj: object, fallback: str) -> list[str]:
     if type_name == "election.opened" and "timezone" not in by_field and "timezone" in obj:
         zone = obj["timezone"]
         reasons += [] if is_time_zone(zone) else [unknown_time_zone(zone)]
+    if "occurred_at" not in by_field and "occurred_at" in obj:
+        reasons += _window_reasons(obj["occurred_at"], type_name, seen_at)
     reasons += _unknown_field_reasons(obj, type_name, fields[type_name])
     # msgspec said no, so there is a reason even if the checks above missed it.
     return reasons or [f"{type_name}: {fallback}"]
+
+
+def _window_reasons(value: object, type_name: str, seen_at: float) -> list[str]:
+    try:
+        at = msgspec.convert(value, Timestamp, strict=True)
+    except (msgspec.ValidationError, UnicodeEncodeError):
+        return []  # its type reason is already given
+    problem = occurred_at_problem(at, seen_at)
+    return [f"{type_name}.occurred_at: {problem}"] if problem else []
 
 
 def _type_reason(obj: dict[Any, Any]) -> str:

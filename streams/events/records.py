@@ -30,6 +30,7 @@ class Record:
     offset: int
     value: bytes
     source: str = "kafka"
+    timestamp: float = 0.0  # Kafka's timestamp, Unix seconds: when the event was received
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -37,17 +38,19 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def record_of(message: Any) -> Record:
-    """A consumed Kafka message (Faust's or aiokafka's) as a Record."""
+def record_of(message: Any, timestamp: float) -> Record:
+    """A consumed Kafka message (Faust's or aiokafka's) as a Record; `timestamp` is its Kafka
+    timestamp in seconds (Faust gives seconds, aiokafka milliseconds: the caller converts)."""
     source = "kafka"
     for name, value in message.headers or ():
         if name == SOURCE_HEADER:
             source = value.decode("utf-8", "replace")
-    return Record(message.partition, message.offset, message.value, source)
+    return Record(message.partition, message.offset, message.value, source, timestamp)
 
 
 def decode_record(record: Record) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
-    """Valid events of a record, and (raw item, reasons) for each invalid one."""
+    """Valid events of a record, and (raw item, reasons) for each invalid one. Times are
+    judged against the record's Kafka timestamp, so a replay judges them as the live pass."""
     try:
         body = msgspec.json.decode(record.value)
     except msgspec.DecodeError as err:
@@ -57,7 +60,7 @@ def decode_record(record: Record) -> tuple[list[Event], list[tuple[bytes, list[s
     invalid: list[tuple[bytes, list[str]]] = []
     for item in items:
         try:
-            valid.append(validate(item))
+            valid.append(validate(item, record.timestamp or None))
         except EventRejected as err:
             invalid.append((msgspec.json.encode(item), err.errors))
     return valid, invalid

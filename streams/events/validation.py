@@ -4,11 +4,13 @@ by field to name every problem and its fix."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 import msgspec
 
 from streams.errors import EventRejected
+from streams.events.fields import occurred_at_problem
 from streams.events.models import EVENT_TYPES, Event
 from streams.events.reasons import rejection_reasons
 
@@ -18,8 +20,13 @@ _typed_decoder = msgspec.json.Decoder(Event, strict=True)
 _any_decoder = msgspec.json.Decoder()
 
 
-def validate(obj: object) -> Event:
-    """An already JSON-decoded value as an Event; `EventRejected` names every bad field."""
+def validate(obj: object, seen_at: float | None = None) -> Event:
+    """An already JSON-decoded value as an Event; `EventRejected` names every bad field.
+
+    `seen_at` (Unix seconds, default now) is when the event was received: `occurred_at` must
+    lie between 2000-01-01 and 24 h after it.
+    """
+    seen = time.time() if seen_at is None else seen_at
     fallback = ""
     if isinstance(obj, dict):
         type_name = obj.get("type")
@@ -27,25 +34,37 @@ def validate(obj: object) -> Event:
         cls = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
         if cls is not None:
             try:
-                return _convert(obj, cls, strict=True)
+                event = _convert(obj, cls, strict=True)
             except (msgspec.ValidationError, UnicodeEncodeError) as err:  # lone surrogates
                 fallback = str(err)
-    raise EventRejected(rejection_reasons(obj, fallback))
+            else:
+                problem = occurred_at_problem(event.occurred_at, seen)
+                if problem is None:
+                    return event
+                raise EventRejected([f"{type_name}.occurred_at: {problem}"])
+    raise EventRejected(rejection_reasons(obj, fallback, seen))
 
 
-def decode(raw: bytes | str) -> Event:
+def decode(raw: bytes | str, seen_at: float | None = None) -> Event:
     """JSON bytes (one event) as an Event; `EventRejected` if malformed or invalid."""
+    seen = time.time() if seen_at is None else seen_at
     try:
-        return _typed_decoder.decode(raw)
+        event = _typed_decoder.decode(raw)
     except msgspec.ValidationError:
         pass  # the typed decoder stops at the first problem, maybe before malformed JSON
     except msgspec.DecodeError as err:
         raise EventRejected([f"event: not valid JSON: {err}"]) from None
+    else:
+        problem = occurred_at_problem(
+            event.occurred_at, time.time() if seen_at is None else seen_at
+        )
+        if problem is None:
+            return event
     try:
         obj = _any_decoder.decode(raw)
     except msgspec.DecodeError as err:
         raise EventRejected([f"event: not valid JSON: {err}"]) from None
-    return validate(obj)
+    return validate(obj, seen)
 
 
 def encode(event: Event) -> bytes:

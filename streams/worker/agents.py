@@ -46,7 +46,10 @@ def register_agents(app: AppT, runtime: Runtime) -> None:
         """Batches of records -> projector; records are acked only after the sink wrote them."""
         async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
             started = time.perf_counter()
-            records = [record_of(event.message) for event in batch]
+            now = (
+                time.time()
+            )  # a producer's clock may run ahead of the broker's: never trust it past now
+            records = [record_of(e.message, min(e.message.timestamp or now, now)) for e in batch]
             async with runtime.batch_lock:  # a replay takes the lock to swap projectors
                 result = await runtime.projector.process(records)
             metrics.SINK_SECONDS.observe(time.perf_counter() - started)

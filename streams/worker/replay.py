@@ -126,8 +126,9 @@ class Replay:
                 consumer.seek(tp, spans[p][0])
             while parts:
                 fetched = await consumer.getmany(timeout_ms=1000, max_records=2000)
-                records = [
-                    record_of(m) for tp, ms in fetched.items() for m in ms
+                records = [  # aiokafka timestamps are milliseconds
+                    record_of(m, (m.timestamp or 0) / 1000)
+                    for tp, ms in fetched.items() for m in ms
                     if m.offset < spans[tp.partition][1]
                 ]  # fmt: skip
                 if records:

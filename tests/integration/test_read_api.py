@@ -19,6 +19,7 @@ from referencing.jsonschema import DRAFT202012
 from streams.cli.client import ApiClient
 from streams.settings import Settings
 from tests import factories as f
+from tests.conftest import TOKENS
 from tests.integration import read_scenario as scenario
 from tests.integration.helpers import wait_for_rows
 
@@ -311,11 +312,22 @@ def test_every_election_endpoint_needs_the_token(http: Http, election: str, endp
     ("timeline", {"bucket": "10m"}, "5m, 15m, 1h"),
     ("activity", {"by": "day"}, "session, hour"),
     ("knockup", {"wrad": "W1"}, "ward, polling_district, limit"),
+    ("turnout-gap", {"as_of": "0001-01-01T00:00:00Z"}, "from 1900 to 2299"),  # was a 500
+    ("coverage", {"as_of": "9999-12-31T23:59:59Z"}, "from 1900 to 2299"),
+    ("turnout-gap", {"ward": "W" * 65}, "longer than 64 characters"),
 ])  # fmt: skip
 def test_bad_parameter_is_400_naming_the_allowed_values(http, election, endpoint, params, named):
     response = http.get(ELECTIONS + endpoint, election=election, **params)
     assert response.status_code == 400
     assert named in response.json()["error"]
+
+
+def test_a_parameter_given_twice_is_400(services, election: str):
+    answer = httpx.get(
+        f"{services.api}/v1/elections/{election}/turnout-gap?ward=W1&ward=W2", timeout=30,
+        headers={"Authorization": f"Bearer {TOKENS['tests']}"},
+    )  # fmt: skip
+    assert answer.status_code == 400 and "given 2 times" in answer.json()["error"]
 
 
 # --- SQL -----------------------------------------------------------------------------------
