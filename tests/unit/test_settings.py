@@ -92,10 +92,6 @@ def test_settings_survive_to_env_and_back():
     ("TURNOUT_CLICKHOUSE_URL", "ftp://ch/turnout",
      "TURNOUT_CLICKHOUSE_URL: scheme 'ftp' is not supported; use "
      "http(s)://user:password@host:port/database, or unset it for embedded chDB"),
-    ("TURNOUT_TOKENS", "app:abcdefgh,tellers",
-     "TURNOUT_TOKENS entry 2: expected name:token with a token of 8+ characters"),
-    ("TURNOUT_TOKENS", "app:short",
-     "TURNOUT_TOKENS entry 1: expected name:token with a token of 8+ characters"),
 ])  # fmt: skip
 def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, message: str):
     with pytest.raises(ConfigError) as refused:

@@ -80,16 +80,16 @@ def message(headers: Any) -> SimpleNamespace:
 
 def test_record_of_takes_the_source_from_the_ingest_header():
     headers = [("other", b"x"), (SOURCE_HEADER, b"tellers")]
-    assert record_of(message(headers)) == Record(3, 42, b"[]", "tellers")
+    assert record_of(message(headers), 1.5) == Record(3, 42, b"[]", "tellers", 1.5)
 
 
 @pytest.mark.parametrize("headers", [None, [], [("other", b"tellers")]])
 def test_record_without_the_source_header_came_from_kafka(headers: Any):
-    assert record_of(message(headers)) == Record(3, 42, b"[]", "kafka")
+    assert record_of(message(headers), 1.5) == Record(3, 42, b"[]", "kafka", 1.5)
 
 
 def test_source_header_that_is_not_utf8_is_kept_readable():
-    assert record_of(message([(SOURCE_HEADER, b"tell\xffers")])).source == "tell\ufffders"
+    assert record_of(message([(SOURCE_HEADER, b"tell\xffers")]), 0.0).source == "tell\ufffders"
 
 
 # --- partition_for ----------------------------------------------------------------------------
