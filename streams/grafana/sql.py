@@ -1,6 +1,6 @@
 """The SQL of every ClickHouse panel and variable, as Grafana stores it (macros unexpanded).
 
-The turnout metrics follow `streams.queries.turnout_gap_query` (same tables, and the group
+The turnout metrics follow `streams.read.queries.turnout_gap_query` (same tables, and the group
 and retraction rules are the read API's own SQL fragments), so a panel and the read API give
 the same numbers; tests/dashboards runs every query here against a real engine to prove it.
 Panels
