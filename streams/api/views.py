@@ -2,7 +2,7 @@
 
 Every /v1/elections/... endpoint and POST /v1/sql need the bearer token (`guard`); health,
 metrics and the OpenAPI description carry no personal data and need none. The contract is
-`streams/openapi.py`, served at /v1/openapi.json; docs/read-api.md explains it.
+`streams/api/openapi.py`, served at /v1/openapi.json; docs/read-api.md explains it.
 """
 
 from __future__ import annotations

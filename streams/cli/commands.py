@@ -303,7 +303,7 @@ def cmd_dashboards(args: argparse.Namespace) -> None:
     from streams.grafana import push as dashboards
 
     if args.action == "build":
-        for path in dashboards.build(Path(args.out) if args.out else dashboards.DASHBOARDS_DIR):
+        for path in dashboards.build(Path(args.out) if args.out else None):
             console.print(f"wrote {path}")
         return
     if not args.grafana_url:
@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(fn=cmd_simulate)
     boards = sub.add_parser("dashboards", help="Grafana dashboards: build the JSON, push it")
     boards.add_argument("action", choices=("build", "push"))
-    boards.add_argument("--out", help="build: folder for the JSON (default dashboards/)")
+    boards.add_argument("--out", help="build: JSON folder (default: the checkout's dashboards/)")
     boards.add_argument("--grafana-url", help="push: Grafana's base URL")
     boards.add_argument("--clickhouse-url", help="push: ClickHouse as Grafana reaches it")
     boards.add_argument("--prometheus-url", help="push: Prometheus scraping the worker")

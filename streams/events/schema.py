@@ -2,7 +2,8 @@
 
 `schemas/events/<type>.v1.json` per type and `event.v1.json` for the union are committed, so
 app developers can validate without Python; a contract test fails when they drift from the
-models. Regenerate with `python -m streams.events.schema` (check only: `--check`).
+models. Regenerate with `python -m streams.events.schema` (check only: `--check`). The default
+folder is the checkout's schemas/events/; an installed package has none, so give `--dir`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 import msgspec
 
+from streams.errors import ConfigError
 from streams.events.fields import SCHEMA_VERSION
 from streams.events.models import EVENT_CLASSES
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"  # in a checkout only
 REGENERATE = "python -m streams.events.schema"
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _COMMENT = f"Generated from streams/events/models.py by `{REGENERATE}`; do not edit by hand."
@@ -64,15 +66,27 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def stale_files(directory: Path = SCHEMA_DIR) -> list[str]:
+def checkout_schema_dir() -> Path:
+    """The checkout's schemas/events/; raises if Turnout runs from an install (no checkout)."""
+    if not SCHEMA_DIR.is_dir():
+        raise ConfigError(
+            f"no schemas/events/ folder at {SCHEMA_DIR}: this Turnout is installed, not run "
+            f"from its checkout; give the folder with `{REGENERATE} --dir FOLDER`"
+        )
+    return SCHEMA_DIR
+
+
+def stale_files(directory: Path | None = None) -> list[str]:
     """Names of schema files that are missing, different or no longer generated."""
+    directory = directory or checkout_schema_dir()
     expected = {name: render(schema) for name, schema in json_schemas().items()}
     present = {p.name: p.read_text(encoding="utf-8") for p in directory.glob("*.json")}
     return sorted(n for n in expected.keys() | present.keys() if expected.get(n) != present.get(n))
 
 
-def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
+def write_schemas(directory: Path | None = None) -> list[Path]:
     """Write every schema file into `directory`, removing ones no longer generated."""
+    directory = directory or checkout_schema_dir()
     directory.mkdir(parents=True, exist_ok=True)
     schemas = json_schemas()
     for old in directory.glob("*.json"):
@@ -88,9 +102,14 @@ def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=REGENERATE, description=__doc__)
-    parser.add_argument("--dir", type=Path, default=SCHEMA_DIR, help="schema folder")
+    parser.add_argument("--dir", type=Path, help="schema folder (default: the checkout's)")
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args(argv)
+    try:
+        args.dir = args.dir or checkout_schema_dir()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if args.check:
         stale = stale_files(args.dir)
         for name in stale:

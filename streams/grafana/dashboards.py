@@ -1,6 +1,6 @@
 """The three Grafana dashboards, as code: polling day, canvassing, pipeline health.
 
-Each function returns a grafana-foundation-sdk dashboard builder; `streams.grafana.build`
+Each function returns a grafana-foundation-sdk dashboard builder; `streams.grafana.push.build`
 serialises them to the committed dashboards/*.json. UIDs are fixed so provisioning, pushes
 and links keep pointing at the same dashboards.
 """

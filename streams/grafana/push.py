@@ -1,11 +1,14 @@
 """Dashboards as code: build the committed dashboards/*.json, push them to a Grafana.
 
-`build` serialises the dashboards defined in grafana/dashboards.py (one file each, stable
-key order, so the committed JSON can be drift-checked). `push` uses grafana-client to bring
-an existing Grafana to the same state the provisioning files give a fresh one: the Turnout
-folder, the ClickHouse (and optionally Prometheus) datasources with their fixed UIDs, and the
-dashboards, created or updated in place. Running it twice changes nothing the second time
-except re-saving the datasources (their passwords cannot be read back to compare).
+`build` serialises the dashboards defined in streams/grafana/dashboards.py (one file each,
+stable key order, so the committed JSON can be drift-checked); by default into the checkout's
+dashboards/, which an installed package does not have, so there it needs an output folder.
+`push` uses grafana-client to bring an existing Grafana to the same state the provisioning
+files give a fresh one: the Turnout folder, the ClickHouse (and optionally Prometheus)
+datasources with their fixed UIDs, and the dashboards (rendered from code, the same JSON as
+the committed files, so push works from an install too), created or updated in place.
+Running it twice changes nothing the second time except re-saving the datasources (their
+passwords cannot be read back to compare).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from streams.grafana.query import (
 
 log = logging.getLogger(__name__)
 
-DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"
+DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"  # exists in a checkout only
 CLICKHOUSE_NAME = "Turnout ClickHouse"
 PROMETHEUS_NAME = "Turnout Prometheus"
 PUSH_MESSAGE = "turnout dashboards push"
@@ -55,8 +58,19 @@ def dump(dashboard: dict[str, Any]) -> str:
     return json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def build(out_dir: Path = DASHBOARDS_DIR) -> list[Path]:
-    """Write every dashboard to `out_dir`/<name>.json; returns the paths written."""
+def checkout_dashboards_dir() -> Path:
+    """The checkout's dashboards/ folder; raises if Turnout runs from an install (no checkout)."""
+    if not DASHBOARDS_DIR.is_dir():
+        raise ConfigError(
+            f"no dashboards/ folder at {DASHBOARDS_DIR}: this Turnout is installed, not run from "
+            "its checkout; give the folder to write to (turnout dashboards build --out FOLDER)"
+        )
+    return DASHBOARDS_DIR
+
+
+def build(out_dir: Path | None = None) -> list[Path]:
+    """Write every dashboard to `out_dir`/<name>.json (default: the checkout's dashboards/)."""
+    out_dir = out_dir or checkout_dashboards_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in DASHBOARDS:
@@ -216,7 +230,6 @@ def push(
     clickhouse: ClickHouseTarget,
     *,
     prometheus_url: str | None = None,
-    dashboards_dir: Path = DASHBOARDS_DIR,
     timeout: float = 10.0,
 ) -> list[str]:
     """Create or update the folder, datasources and dashboards; returns what was done."""
@@ -229,8 +242,8 @@ def push(
     if prometheus_url:
         sources.append(prometheus_datasource(prometheus_url))
     done += [_push_datasource(api, body) for body in sources]
-    for path in sorted(dashboards_dir.glob("*.json")):
-        done.append(_push_dashboard(api, json.loads(path.read_text(encoding="utf-8"))))
+    for name in sorted(DASHBOARDS, key=lambda name: f"{name}.json"):  # dashboards/ file order
+        done.append(_push_dashboard(api, render(name)))
     for line in done:
         log.info("grafana push: %s", line)
     return done
