@@ -1,0 +1,227 @@
+"""The component schemas of the OpenAPI document (`streams.api.openapi`): the events, as
+msgspec exports them from the models, and every answer's body, built from the names the read
+code uses (metric names from `streams.read.queries`), so adding a metric updates the contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from streams.events import EVENT_CLASSES
+from streams.read import campaign
+from streams.read import queries as q
+
+REF = "#/components/schemas/{name}"
+INT = {"type": "integer"}
+STR = {"type": "string"}
+TIME = {"type": "string", "format": "date-time"}
+_RATE = {"type": ["number", "null"], "description": "a fraction from 0 to 1; null when undefined"}
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(name=name)}
+
+
+def _null(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+def _answer(rows_item: str, **fields: Any) -> dict[str, Any]:
+    return _object(
+        {"election_id": STR, **fields, "rows": {"type": "array", "items": ref(rows_item)}}
+    )
+
+
+def _metrics() -> dict[str, Any]:
+    props: dict[str, Any] = {name: {**INT, "minimum": 0} for name in q.COUNTS}
+    props.update(
+        supporter_turnout=_RATE,
+        opponent_turnout=_RATE,
+        turnout=_RATE,
+        gap_pts={**NUMBER_OR_NULL, "description": "100 x (supporter - opponent turnout)"},
+        knockup_remaining={**INT, "minimum": 0},
+    )
+    return props
+
+
+def schemas() -> dict[str, Any]:
+    _, events = msgspec.json.schema_components(EVENT_CLASSES, ref_template=REF)
+    dims = {name: STR for name in q.DIMENSIONS}
+    found: dict[str, Any] = {
+        **events,
+        "Event": {
+            "oneOf": [ref(cls.__name__) for cls in EVENT_CLASSES],
+            "description": "An event the worker accepts (schema_version 1); occurred_at must "
+            "also lie from 2000-01-01 to 24 h after the event is received.",
+        },
+        "Error": _object({"error": STR}),
+        "GapRow": _object({**dims, **_metrics()}, optional=tuple(dims)),
+        "TurnoutGap": _answer("GapRow", as_of=_null(TIME)),
+        "KnockupRow": _object(
+            {
+                "elector_id": STR,
+                "ward": STR,
+                "polling_district": STR,
+                "age_band": STR,
+                "likelihood": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
+            }
+        ),
+        "Knockup": _answer("KnockupRow", limit=INT, truncated={"type": "boolean"}),
+        "TimelineRow": _object(
+            {
+                "ward": STR,
+                "bucket_start": TIME,
+                "bucket_end": TIME,
+                **{name: INT for name in q.TIMELINE_COUNTS},
+            }
+        ),
+        "Timeline": _answer("TimelineRow", bucket={"enum": list(q.BUCKETS)}),
+        "CoverageRow": _object(
+            {
+                "ward": STR,
+                "age_band": STR,
+                "electorate": INT,
+                "electorate_contacted": INT,
+                "coverage": {"type": "number", "minimum": 0, "maximum": 1},
+            }
+        ),
+        "Coverage": _answer("CoverageRow", as_of=_null(TIME)),
+        "SessionActivityRow": _object(
+            {
+                "session_id": _null(STR),
+                "ward": _null(STR),
+                "kind": _null(STR),
+                "volunteers": _null(INT),
+                "started_at": _null(TIME),
+                "ended_at": _null(TIME),
+                "attempts": INT,
+                "contacts": INT,
+                "contact_rate": _RATE,
+                "canvassers": INT,
+            }
+        ),
+        "HourActivityRow": _object(
+            {
+                "hour": TIME,
+                "attempts": INT,
+                "contacts": INT,
+                "contact_rate": _RATE,
+                "canvassers": INT,
+                "sessions": INT,
+            }
+        ),
+        "Activity": _object(
+            {
+                "election_id": STR,
+                "by": {"enum": list(campaign.ACTIVITY_BY)},
+                "rows": {
+                    "type": "array",
+                    "items": {"oneOf": [ref("SessionActivityRow"), ref("HourActivityRow")]},
+                },
+            }
+        ),
+        "EffectRow": _object(
+            {
+                "ward": STR,
+                "electorate": INT,
+                "contacts": INT,
+                "contacts_per_1000": NUMBER_OR_NULL,
+                "campaign_day_sessions": INT,
+                "campaign_day_volunteers": INT,
+                "supporters": INT,
+                "supporters_voted": INT,
+                "opponents": INT,
+                "opponents_voted": INT,
+                "supporter_turnout": _RATE,
+                "opponent_turnout": _RATE,
+                "gap_pts": NUMBER_OR_NULL,
+                "our_vote_share": _RATE,
+            }
+        ),
+        "EffectGroup": _object(
+            {
+                "wards": INT,
+                "supporter_turnout": _RATE,
+                "opponent_turnout": _RATE,
+                "gap_pts": NUMBER_OR_NULL,
+            }
+        ),
+        "Effect": _answer(
+            "EffectRow",
+            summary=_object(
+                {
+                    "with_campaign_days": ref("EffectGroup"),
+                    "without_campaign_days": ref("EffectGroup"),
+                }
+            ),
+        ),
+        "SqlRequest": {
+            "type": "object",
+            "properties": {"sql": {**STR, "pattern": r"\S", "description": "one statement"}},
+            "required": ["sql"],
+            "description": "other properties are ignored",
+        },
+        "SqlResult": _object(
+            {
+                "columns": {"type": "array", "items": _object({"name": STR, "type": STR})},
+                "rows": {"type": "array", "items": {"type": "object"}},
+            }
+        ),
+        "Accepted": _object(
+            {
+                "accepted": INT,
+                "rejected": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "index": INT,
+                            "event_id": _null(STR),
+                            "errors": {"type": "array", "items": STR},
+                        }
+                    ),
+                },
+            }
+        ),
+        "Health": _object(
+            {
+                "status": {"enum": ["ok", "degraded"]},
+                "kafka": _object({"ok": {"type": "boolean"}}),
+                "clickhouse": _object({"ok": {"type": "boolean"}}),
+                "consumer_lag": _null({"type": "object", "additionalProperties": INT}),
+                "caught_up": {"type": "boolean"},
+                "seconds_since_last_batch": {"type": "number"},
+                "freshness": _object(
+                    {
+                        "seconds": {
+                            **NUMBER_OR_NULL,
+                            "description": "0 when caught up; null: unknown",
+                        },
+                        "newest_event_at": _null(TIME),
+                        "applied_at": _null(TIME),
+                    }
+                ),
+            }
+        ),
+        "Replay": _object(
+            {
+                "state": {"enum": ["idle", "running", "done", "failed"]},
+                "records_done": INT,
+                "records_total": INT,
+                "seconds": {"type": "number"},
+                "error": STR,
+            }
+        ),
+    }
+    return found
