@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 TOO_LARGE = f"body larger than {MAX_BYTES} bytes; split it into smaller requests"
+# What msgspec raises for text it cannot read: malformed JSON, or JSON nested deeper than it
+# recurses (a RecursionError, which would otherwise be a 500)
+UNREADABLE = (msgspec.DecodeError, RecursionError)
 
 
 @dataclass
@@ -47,7 +50,7 @@ def parse_body(body: bytes, content_type: str) -> Parsed:
     if not ndjson:
         try:
             value = msgspec.json.decode(body)
-        except msgspec.DecodeError as err:
+        except UNREADABLE as err:
             if not _looks_like_ndjson(body):
                 raise ValueError(f"body is not valid JSON: {err}") from None
             ndjson = True  # several objects, one per line, sent without the NDJSON type
@@ -63,7 +66,7 @@ def parse_body(body: bytes, content_type: str) -> Parsed:
             continue
         try:
             items.append(msgspec.json.decode(line))
-        except msgspec.DecodeError:
+        except UNREADABLE:
             items.append(bytes(line))
     return Parsed(items)
 
@@ -74,7 +77,7 @@ def _looks_like_ndjson(body: bytes) -> bool:
         return False
     try:
         return isinstance(msgspec.json.decode(lines[0]), dict)
-    except msgspec.DecodeError:
+    except UNREADABLE:
         return False
 
 

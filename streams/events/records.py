@@ -53,7 +53,7 @@ def decode_record(record: Record) -> tuple[list[Event], list[tuple[bytes, list[s
     judged against the record's Kafka timestamp, so a replay judges them as the live pass."""
     try:
         body = msgspec.json.decode(record.value)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:  # nested deeper than msgspec reads
         return [], [(record.value, [f"record: not valid JSON: {err}"])]
     items = body if isinstance(body, list) else [body]
     valid: list[Event] = []
