@@ -22,3 +22,29 @@ def test_gap_rows_carry_every_metric_and_need_the_token():
         if path.startswith("/v1/elections/"):
             assert operations["get"]["security"] == [{"bearer": []}]
             assert {"400", "401", "404"} <= set(operations["get"]["responses"])
+
+
+def test_every_operation_with_a_token_documents_401_and_403_with_the_error_body():
+    document = openapi.document()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "security" not in operation:
+                continue
+            for status in ("401", "403"):
+                body = operation["responses"][status]["content"]["application/json"]
+                assert body["schema"] == {"$ref": "#/components/schemas/Error"}, (method, path)
+
+
+def test_events_take_any_items_and_document_the_event_schemas_as_what_is_accepted():
+    body = openapi.document()["paths"]["/v1/events"]["post"]["requestBody"]["content"]
+    array = body["application/json"]["schema"]["anyOf"][0]
+    assert array["maxItems"] == 10_000
+    assert {} in array["items"]["anyOf"]  # any JSON value is answered for, with 200
+    assert {"$ref": "#/components/schemas/Event"} in array["items"]["anyOf"]
+
+
+def test_election_endpoints_offer_the_demo_election_as_their_example():
+    for path, operations in openapi.document()["paths"].items():
+        if path.startswith("/v1/elections/"):
+            (election,) = [p for p in operations["get"]["parameters"] if p["in"] == "path"]
+            assert [e["value"] for e in election["examples"].values()] == [openapi.EXAMPLE_ELECTION]
