@@ -26,7 +26,7 @@ from streams.api.access import authorize
 from streams.api.responses import error
 from streams.auth import Principal, Tokens
 from streams.errors import EventRejected
-from streams.events import RECORD_EVENTS, SOURCE_HEADER, partition_for
+from streams.events import SOURCE_HEADER, pack, partition_for
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,22 @@ class Parsed:
     items: list[Any]  # decoded JSON values, or bytes for an NDJSON line that is not JSON
 
 
-def parse_body(body: bytes, content_type: str) -> Parsed:
-    """A JSON array, or NDJSON (one event per line). Raises ValueError for a malformed body."""
+class TooManyEventsError(ValueError):
+    """More events than a request may carry (counted before any event is decoded)."""
+
+
+_top_level = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, Any])
+
+
+def parse_body(body: bytes, content_type: str, max_events: int = MAX_EVENTS) -> Parsed:
+    """A JSON array, or NDJSON (one event per line). Raises ValueError for a malformed body
+    and TooManyEventsError, before decoding any event, for more than `max_events`."""
     ndjson = "ndjson" in content_type or "jsonl" in content_type
     if not ndjson:
         try:
-            value = msgspec.json.decode(body)
+            value = _top_level.decode(body)  # an array stays raw: counted before decoding
+        except msgspec.ValidationError:
+            raise ValueError("body must be a JSON array of events, or NDJSON") from None
         except msgspec.DecodeError as err:
             if not _looks_like_ndjson(body):
                 raise ValueError(f"body is not valid JSON: {err}") from None
@@ -54,18 +64,22 @@ def parse_body(body: bytes, content_type: str) -> Parsed:
         else:
             if isinstance(value, dict):
                 return Parsed([value])
-            if not isinstance(value, list):
-                raise ValueError("body must be a JSON array of events, or NDJSON")
-            return Parsed(value)
+            _check_count(len(value), max_events)
+            return Parsed([msgspec.json.decode(raw) for raw in value])
+    lines = [line for line in body.splitlines() if line.strip()]
+    _check_count(len(lines), max_events)
     items: list[Any] = []
-    for line in body.splitlines():
-        if not line.strip():
-            continue
+    for line in lines:
         try:
             items.append(msgspec.json.decode(line))
         except msgspec.DecodeError:
             items.append(bytes(line))
     return Parsed(items)
+
+
+def _check_count(n: int, max_events: int) -> None:
+    if n > max_events:
+        raise TooManyEventsError(f"{n} events; at most {max_events} per request")
 
 
 def _looks_like_ndjson(body: bytes) -> bool:
@@ -107,10 +121,10 @@ class Ingest:
             return error(413, TOO_LARGE)
         try:
             parsed = parse_body(body, request.content_type)
+        except TooManyEventsError as err:
+            return error(413, str(err))
         except ValueError as err:
             return error(400, str(err))
-        if len(parsed.items) > MAX_EVENTS:
-            return error(413, f"{len(parsed.items)} events; at most {MAX_EVENTS} per request")
         try:
             result = await asyncio.wait_for(self.accept(parsed.items, who), self.timeout)
         except (KafkaError, TimeoutError) as err:
@@ -151,14 +165,10 @@ class Ingest:
 
     async def _records(self, valid: list[ev.Event]) -> list[tuple[int, bytes]]:
         partitions = await self.partitions()
-        groups: dict[int, list[ev.Event]] = defaultdict(list)
+        groups: dict[int, list[bytes]] = defaultdict(list)
         for event in valid:
-            groups[partition_for(ev.partition_key(event), partitions)].append(event)
-        return [
-            (p, msgspec.json.encode(group[i : i + RECORD_EVENTS]))
-            for p, group in sorted(groups.items())
-            for i in range(0, len(group), RECORD_EVENTS)
-        ]
+            groups[partition_for(ev.partition_key(event), partitions)].append(ev.encode(event))
+        return [(p, value) for p, group in sorted(groups.items()) for value in pack(group)]
 
     async def _send(self, value: bytes, partition: int, source: str) -> asyncio.Future[Any]:
         headers = [(SOURCE_HEADER, source.encode())]

@@ -23,7 +23,7 @@ from streams.api import openapi
 from streams.api.access import authorize
 from streams.api.ingest import Ingest
 from streams.api.responses import error
-from streams.errors import QueryError
+from streams.errors import QueryError, TurnoutError
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
 from streams.worker import Runtime
@@ -70,6 +70,10 @@ def iso(epoch_seconds: float | None) -> str | None:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 
+class ReadsBusyError(TurnoutError):
+    """Every read slot is taken: the request is refused, not queued without bound."""
+
+
 class Views:
     """The read endpoints, ingest, health and metrics, over the worker's runtime."""
 
@@ -108,6 +112,8 @@ class Views:
                 return await handler(request)
             except q.ElectionNotFound as err:
                 return error(404, str(err))
+            except ReadsBusyError as err:
+                return error(503, str(err))
             except QueryError as err:
                 return error(400, str(err))
             except Exception:
@@ -117,7 +123,12 @@ class Views:
         return guarded
 
     async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(fn, *args)
+        """Run a blocking read on the runtime's read threads, or refuse it when they are full."""
+        runtime = self.runtime
+        if runtime.read_slots.locked():
+            raise ReadsBusyError("the worker is answering as many reads as it takes; retry soon")
+        async with runtime.read_slots:
+            return await asyncio.get_running_loop().run_in_executor(runtime.reads, fn, *args)
 
     async def post_events(self, request: web.Request) -> web.Response:
         return await (await self.ingest()).post_events(request)

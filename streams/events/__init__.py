@@ -26,10 +26,12 @@ from streams.events.models import (
 )
 from streams.events.reasons import rejected_type, rejection_reasons
 from streams.events.records import (
+    RECORD_BYTES,
     RECORD_EVENTS,
     SOURCE_HEADER,
     Record,
     decode_record,
+    pack,
     partition_for,
     record_of,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "OUTCOMES",
+    "RECORD_BYTES",
     "RECORD_EVENTS",
     "SCHEMA_VERSION",
     "SOURCE_HEADER",
@@ -70,6 +73,7 @@ __all__ = [
     "elector_id_of",
     "encode",
     "event_type",
+    "pack",
     "partition_for",
     "partition_key",
     "partition_key_of_raw",

@@ -87,12 +87,17 @@ VoteMethod = Literal["in_person", "postal", "proxy"]
 SessionKind = Literal["canvass", "campaign_day", "knock_up"]
 Likelihood = Annotated[int, Meta(ge=0, le=10, description="How likely to vote, 0-10.")]
 Count = Annotated[int, Meta(ge=0, le=UINT32_MAX)]
+MAX_PARTIES = 100  # a ward's ballot never lists more; bounds result.declared's size
 Votes = Annotated[
     dict[PartyCode, Count],
-    Meta(extra={"expect": 'an object of party code to vote count (e.g. {"LAB": 1204})'}),
+    Meta(
+        max_length=MAX_PARTIES,
+        extra={"expect": 'an object of party code to vote count (e.g. {"LAB": 1204})'},
+    ),
 ]
 Elected = Annotated[
-    list[PartyCode], Meta(extra={"expect": 'an array of party codes (e.g. ["LAB"])'})
+    list[PartyCode],
+    Meta(max_length=MAX_PARTIES, extra={"expect": 'an array of party codes (e.g. ["LAB"])'}),
 ]
 
 

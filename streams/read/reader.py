@@ -39,6 +39,27 @@ SQL_SETTINGS: dict[str, Any] = {
 }
 
 
+# Every read endpoint's query runs within these limits, so no request can hold the engine
+# (or starve the fold) for long: a knock-up list of 100,000 or a 5-minute timeline of a
+# national register fits; a query past them answers 400 saying which limit it met.
+READ_MAX_SECONDS = 20
+READ_MAX_ROWS = 500_000
+READ_MAX_MEMORY = 2 * 1024**3
+READ_SETTINGS: dict[str, Any] = {
+    "max_execution_time": READ_MAX_SECONDS,
+    "max_result_rows": READ_MAX_ROWS,
+    "max_memory_usage": READ_MAX_MEMORY,
+    "result_overflow_mode": "throw",
+    "timeout_overflow_mode": "throw",
+}
+LIMIT_ERRORS = {  # ClickHouse error code -> what the request met
+    159: f"took longer than {READ_MAX_SECONDS} s",
+    158: f"would return more than {READ_MAX_ROWS:,} rows",
+    396: f"would return more than {READ_MAX_ROWS:,} rows",
+    241: f"needs more than {READ_MAX_MEMORY // 1024**3} GiB of memory",
+}
+
+
 @dataclass(frozen=True)
 class Election:
     election_id: str
@@ -59,7 +80,15 @@ class Reader:
         self._sql_lock = threading.Lock()
 
     def rows(self, query: q.Query) -> list[dict[str, Any]]:
-        result = self.client.query(query.sql, parameters=query.parameters)
+        try:
+            result = self.client.query(
+                query.sql, parameters=query.parameters, settings=READ_SETTINGS
+            )
+        except ClickHouseError as err:
+            met = LIMIT_ERRORS.get(getattr(err, "code", None) or 0)
+            if met is None:
+                raise
+            raise QueryError(f"this query {met}; narrow it (e.g. ward=, a larger bucket)") from err
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 

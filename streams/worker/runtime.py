@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -22,6 +23,12 @@ from streams.store import Sink, connect, migrate
 from streams.worker.projector import Projector
 
 log = logging.getLogger(__name__)
+
+# Reads (the query endpoints, /v1/sql) run on threads of their own, at most READ_THREADS at a
+# time with at most READ_QUEUE admitted, so slow queries can never starve the fold and the
+# sink of the default thread pool; past that a read is refused (503) rather than queued.
+READ_THREADS = 4
+READ_QUEUE = 32
 
 
 class Runtime:
@@ -41,6 +48,8 @@ class Runtime:
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self.batch_lock = asyncio.Lock()
+        self.reads = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="turnout-read")
+        self.read_slots = asyncio.Semaphore(READ_QUEUE)
         self.last_write = time.time()
         self.freshness = metrics.Freshness()
 
@@ -99,6 +108,7 @@ class Runtime:
     async def stop(self) -> None:
         """Close what the runtime opened (the producer); called when the worker stops."""
         self.stopping()
+        self.reads.shutdown(wait=False, cancel_futures=True)
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None

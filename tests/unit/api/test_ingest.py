@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.api.ingest import parse_body
+from streams.api.ingest import TooManyEventsError, parse_body
 
 JSON = "application/json"
 
@@ -64,3 +64,16 @@ def test_malformed_json_body_is_refused_saying_it_is_not_json(body: bytes):
 def test_json_scalar_body_is_refused_naming_what_is_accepted(body: bytes):
     with pytest.raises(ValueError, match=r"^body must be a JSON array of events, or NDJSON$"):
         parse_body(body, JSON)
+
+
+# --- counted before decoding -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_too_many_events_are_refused_before_any_is_decoded(content_type: str):
+    sep = b"," if content_type == "application/json" else b"\n"
+    items = sep.join(b'{"deep": ' + b"[" * 50 + b"]" * 50 + b"}" for _ in range(11))
+    body = b"[" + items + b"]" if content_type == "application/json" else items
+    with pytest.raises(TooManyEventsError, match="11 events; at most 10 per request"):
+        parse_body(body, content_type, max_events=10)
+    assert len(parse_body(body, content_type, max_events=11).items) == 11

@@ -17,6 +17,7 @@ from streams.events import (
     SOURCE_HEADER,
     Record,
     decode_record,
+    pack,
     partition_for,
     record_of,
     validate,
@@ -135,3 +136,23 @@ def test_partition_agrees_with_kafka_pythons_default_partitioner(key: bytes, par
         "turnout.events", key, key, None, None, Cluster(partitions)
     )
     assert partition_for(key, partitions) == kafka
+
+
+# --- pack ------------------------------------------------------------------------------------
+
+
+def test_pack_keeps_records_under_both_the_event_and_the_byte_limits():
+    items = [b'{"n":%d}' % i for i in range(25)]
+    records = list(pack(items, max_events=10, max_bytes=60))
+    assert all(len(r) <= 60 for r in records)
+    assert [x for r in records for x in msgspec.json.decode(r)] == [{"n": i} for i in range(25)]
+    assert max(len(msgspec.json.decode(r)) for r in list(pack(items, 10, 10_000))) == 10
+
+
+def test_pack_gives_an_oversized_event_a_record_of_its_own():
+    big = b'"' + b"x" * 100 + b'"'
+    assert list(pack([b"1", big, b"2"], max_events=10, max_bytes=50)) == [
+        b"[1]",
+        b"[" + big + b"]",
+        b"[2]",
+    ]
