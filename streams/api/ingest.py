@@ -26,7 +26,7 @@ from streams.api.access import authorize
 from streams.api.responses import error
 from streams.auth import Principal, Tokens
 from streams.errors import EventRejected
-from streams.events import SOURCE_HEADER, pack, partition_for
+from streams.events import JSON_ERRORS, SOURCE_HEADER, pack, partition_for
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def parse_body(body: bytes, content_type: str, max_events: int = MAX_EVENTS) -> 
             value = _top_level.decode(body)  # an array stays raw: counted before decoding
         except msgspec.ValidationError:
             raise ValueError("body must be a JSON array of events, or NDJSON") from None
-        except msgspec.DecodeError as err:
+        except JSON_ERRORS as err:
             if not _looks_like_ndjson(body):
                 raise ValueError(f"body is not valid JSON: {err}") from None
             ndjson = True  # several objects, one per line, sent without the NDJSON type
@@ -65,14 +65,17 @@ def parse_body(body: bytes, content_type: str, max_events: int = MAX_EVENTS) -> 
             if isinstance(value, dict):
                 return Parsed([value])
             _check_count(len(value), max_events)
-            return Parsed([msgspec.json.decode(raw) for raw in value])
+            try:
+                return Parsed([msgspec.json.decode(raw) for raw in value])
+            except JSON_ERRORS as err:  # a string that is not UTF-8 inside an item
+                raise ValueError(f"body is not valid JSON: {err}") from None
     lines = [line for line in body.splitlines() if line.strip()]
     _check_count(len(lines), max_events)
     items: list[Any] = []
     for line in lines:
         try:
             items.append(msgspec.json.decode(line))
-        except msgspec.DecodeError:
+        except JSON_ERRORS:
             items.append(bytes(line))
     return Parsed(items)
 
@@ -88,7 +91,7 @@ def _looks_like_ndjson(body: bytes) -> bool:
         return False
     try:
         return isinstance(msgspec.json.decode(lines[0]), dict)
-    except msgspec.DecodeError:
+    except JSON_ERRORS:
         return False
 
 

@@ -24,6 +24,7 @@ from streams.api.access import authorize
 from streams.api.ingest import Ingest
 from streams.api.responses import error
 from streams.errors import QueryError, TurnoutError
+from streams.events import JSON_ERRORS
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
 from streams.worker import Runtime
@@ -196,7 +197,7 @@ class Views:
     async def sql(self, request: web.Request) -> web.Response:
         try:
             body = msgspec.json.decode(await request.read())
-        except msgspec.DecodeError:
+        except JSON_ERRORS:
             body = None
         text = body.get("sql") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip():

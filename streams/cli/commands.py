@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
+from streams.events import JSON_ERRORS
 from streams.settings import Settings, redact
 
 console = Console()
@@ -96,7 +97,7 @@ def read_events(paths: Sequence[str]) -> Iterator[Any]:
             if line.strip():
                 try:
                     yield msgspec.json.decode(line)
-                except msgspec.DecodeError:
+                except JSON_ERRORS:
                     yield line.decode("utf-8", "replace")
 
 

@@ -36,6 +36,7 @@ from streams.events.records import (
     record_of,
 )
 from streams.events.validation import (
+    JSON_ERRORS,
     decode,
     elector_id_of,
     encode,
@@ -51,6 +52,7 @@ __all__ = [
     "ELECTOR_EVENT_TYPES",
     "EVENT_CLASSES",
     "EVENT_TYPES",
+    "JSON_ERRORS",
     "OUTCOMES",
     "RECORD_BYTES",
     "RECORD_EVENTS",

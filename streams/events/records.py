@@ -17,7 +17,7 @@ from aiokafka.partitioner import murmur2
 
 from streams.errors import EventRejected
 from streams.events.models import Event
-from streams.events.validation import validate
+from streams.events.validation import JSON_ERRORS, validate
 
 SOURCE_HEADER = "turnout-source"  # the token name that sent a record through HTTP ingest
 RECORD_EVENTS = 500  # events per record ingest writes; ~150 KB of typical events
@@ -71,7 +71,7 @@ def decode_record(record: Record) -> tuple[list[Event], list[tuple[bytes, list[s
     judged against the record's Kafka timestamp, so a replay judges them as the live pass."""
     try:
         body = msgspec.json.decode(record.value)
-    except msgspec.DecodeError as err:
+    except JSON_ERRORS as err:
         return [], [(record.value, [f"record: not valid JSON: {err}"])]
     items = body if isinstance(body, list) else [body]
     valid: list[Event] = []

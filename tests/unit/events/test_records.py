@@ -156,3 +156,17 @@ def test_pack_gives_an_oversized_event_a_record_of_its_own():
         b"[" + big + b"]",
         b"[2]",
     ]
+
+
+@pytest.mark.parametrize("value", [b'"\x80"', b'[{"ward": "\x80"}]', b'{"a": "\x80"}'])
+def test_a_record_that_is_not_utf8_is_invalid_not_an_error(value: bytes):
+    valid, [(raw, reasons)] = decode_record(Record(0, 1, value))
+    assert valid == [] and raw == value and reasons[0].startswith("record: not valid JSON")
+
+
+def test_decode_rejects_bytes_that_are_not_utf8():
+    from streams.errors import EventRejected
+    from streams.events import decode
+
+    with pytest.raises(EventRejected, match="not valid JSON"):
+        decode(b'"\x80"')
