@@ -261,3 +261,11 @@ def test_junk_is_refused_or_checked_never_a_crash(reader: Reader, sql: str):
         return
     # Accepted: the text that runs is one statement whose tree passes the same check.
     assert reader.checked_sql(statement.text).text == statement.text
+
+
+def test_a_separate_parser_engine_checks_the_same(chdb_home: Path):
+    """Server mode parses on an engine of its own (here another handle on the same path)."""
+    settings = Settings(home=chdb_home)
+    reader = Reader(connect(settings), lambda: connect(settings), lambda: connect(settings))
+    assert "function file()" in refusal(reader, "SELECT file('/proc/self/environ')")
+    assert reader.sql("SELECT count() AS n FROM system.one")[1] == [{"n": 1}]
