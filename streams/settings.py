@@ -39,6 +39,13 @@ class Settings:
             "ClickHouse server http(s)://user:password@host:port/database; unset = embedded chDB.",
         ),
     )
+    clickhouse_sql_url: str | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_CLICKHOUSE_SQL_URL",
+            "Server mode: the read-only user /v1/sql connects as; unset = TURNOUT_CLICKHOUSE_URL.",
+        ),
+    )
     api: str = field(
         default="http://127.0.0.1:6066",
         metadata=_env("TURNOUT_API", "Base URL of the worker's HTTP API (the worker binds it)."),
@@ -127,6 +134,14 @@ class Settings:
                     f"TURNOUT_CLICKHOUSE_URL: scheme {scheme!r} is not supported; "
                     "use http(s)://user:password@host:port/database, or unset it for embedded chDB"
                 )
+        if self.clickhouse_sql_url and urlparse(self.clickhouse_sql_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise ConfigError(
+                "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, "
+                "the read-only user of infra/clickhouse/analyst-readonly.sql"
+            )
         if self.partitions < 1:
             raise ConfigError("TURNOUT_PARTITIONS: must be a positive integer")
 

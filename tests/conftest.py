@@ -80,6 +80,12 @@ def settings_for_tests(home: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def chdb_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TURNOUT_HOME of the one chDB engine this pytest process may open (one path per process)."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(scope="session")
 def infra() -> Iterator[dict[str, str]]:
     """Kafka (and, with containers, a ClickHouse server): {'kafka': ..., 'clickhouse_url': ...}."""
     if os.environ.get("TURNOUT_TEST_INFRA") == "containers":

@@ -44,6 +44,31 @@ def connect(settings: Settings) -> Client:
         ) from err
 
 
+def connect_sql(settings: Settings) -> Client:
+    """The client /v1/sql runs analysts' queries on.
+
+    Embedded: a chDB handle of its own (the reader sets its limits and readonly=1). Server:
+    TURNOUT_CLICKHOUSE_SQL_URL's read-only user when set (infra/clickhouse/analyst-readonly.sql),
+    else the main URL's; the database is the main URL's either way.
+    """
+    if settings.embedded_clickhouse:
+        return connect(settings)
+    url = settings.clickhouse_sql_url or settings.clickhouse_url or ""
+    database = urlparse(settings.clickhouse_url or "").path.strip("/") or DATABASE
+    try:
+        return clickhouse_connect.get_client(dsn=url, database=database)
+    except ClickHouseError as err:
+        raise SinkError(
+            f"ClickHouse: the SQL user cannot connect ({err}); check TURNOUT_CLICKHOUSE_SQL_URL"
+        ) from err
+
+
+def connect_parser() -> Client:
+    """An in-memory chDB engine that only parses /v1/sql text (server mode: the server may be
+    too old for parseQueryToJSON). Only for a process that opens no other chDB path."""
+    return clickhouse_connect.get_client(interface="chdb")
+
+
 def migrations(folder: Traversable = MIGRATIONS) -> list[tuple[int, str, list[str]]]:
     """(number, name, statements) for each numbered .sql file, in order."""
     found = []

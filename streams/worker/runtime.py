@@ -19,7 +19,7 @@ from streams.auth import Tokens, server_tokens
 from streams.events import rejected_type
 from streams.read import Reader
 from streams.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
-from streams.store import Sink, connect, migrate
+from streams.store import Sink, connect, connect_parser, connect_sql, migrate
 from streams.worker.projector import Projector
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ class Runtime:
         if applied:
             log.info("ClickHouse migrations applied: %s", ", ".join(applied))
         self.sink = Sink(writer)
-        self.reader = Reader(connect(settings), lambda: connect(settings))
+        parser = None if settings.embedded_clickhouse else connect_parser
+        self.reader = Reader(connect(settings), lambda: connect_sql(settings), parser)
         self.tokens = Tokens(server_tokens(settings))
         self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC)
         self._producer: AIOKafkaProducer | None = None

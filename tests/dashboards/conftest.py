@@ -1,8 +1,8 @@
 """A real chDB engine loaded with a simulated election, owned by this pytest process.
 
 chDB allows one engine per process: `loaded_engine` is session-scoped and opens the only
-chDB path this process uses. Other test packages that need an engine in the test process
-should reuse this fixture rather than open another path.
+chDB path this process uses (`chdb_home`, tests/conftest.py), which other test packages that
+need an engine in the test process open too.
 
 The election goes in the way the worker writes it: records (the ingest's partitioning) ->
 `Projector` -> `Sink` -> ClickHouse, migrations applied first. Malformed items are
@@ -72,8 +72,8 @@ async def _load(projector: Projector, items: list[Any], engine: LoadedEngine) ->
 
 
 @pytest.fixture(scope="session")
-def loaded_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedEngine]:
-    home = tmp_path_factory.mktemp("dashboards-chdb")
+def loaded_engine(chdb_home: Path) -> Iterator[LoadedEngine]:
+    home = chdb_home
     client = clickhouse.connect(Settings(home=home))
     clickhouse.migrate(client)
     sim = simulate(SimulationConfig(electors=2000, wards=4, seed=6))

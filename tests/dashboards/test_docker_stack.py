@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from streams.grafana.query import CLICKHOUSE_TYPE, CLICKHOUSE_UID, PROMETHEUS_UID
+from streams.read.reader import SQL_SETTINGS
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
 from tests.dashboards.conftest import LoadedEngine
 
@@ -196,6 +197,29 @@ def test_read_only_user_sql_parses_and_grants_nothing_but_select(loaded_engine: 
         assert formatted, statement  # ClickHouse's own parser accepted it
     assert re.findall(r"GRANT (\w+) ON (\S+) TO (\w+)", sql) == [("SELECT", "turnout.*", "grafana")]
     assert "readonly = 1" in sql and "CHANGEABLE_IN_READONLY" in sql
+
+
+def test_analyst_user_sql_parses_grants_only_select_and_holds_the_readers_limits(
+    loaded_engine: LoadedEngine,
+):
+    """/v1/sql's server-mode user: its profile holds exactly SQL_SETTINGS (the worker's
+    client then sends none of them), and the compose stack connects the worker as it."""
+    sql = (INFRA / "clickhouse" / "analyst-readonly.sql").read_text()
+    sql = sql.replace("__ANALYST_PASSWORD_SHA256__", "0" * 64)
+    for statement in _statements(sql):
+        literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        formatted = loaded_engine.client.query(f"SELECT formatQuery({literal})").result_rows[0][0]
+        assert formatted, statement
+    assert re.findall(r"GRANT (\w+) ON (\S+) TO (\w+)", sql) == [("SELECT", "turnout.*", "analyst")]
+    profile = dict(re.findall(r"^\s+(\w+) = '?(\w+)'?[,;]$", sql, re.MULTILINE))
+    assert profile == {name: str(value) for name, value in SQL_SETTINGS.items()}
+    script = (INFRA / "clickhouse" / "initdb" / "10-grafana-readonly.sh").read_text()
+    assert "/etc/turnout/analyst-readonly.sql" in script and "CLICKHOUSE_ANALYST_PASSWORD" in script
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in services()["clickhouse"]["volumes"]}
+    assert mounts["/etc/turnout/analyst-readonly.sql"] == "./clickhouse/analyst-readonly.sql"
+    sql_url = urlparse(env("worker")["TURNOUT_CLICKHOUSE_SQL_URL"])
+    assert sql_url.username == "analyst"
+    assert sql_url.password == env("clickhouse")["CLICKHOUSE_ANALYST_PASSWORD"]
 
 
 @pytest.mark.parametrize("path", sorted((INFRA / "grafana").rglob("*.yaml")))

@@ -14,6 +14,8 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_KAFKA", "broker-1:9092,broker-2:9092", "kafka", "broker-1:9092,broker-2:9092"),
     ("TURNOUT_CLICKHOUSE_URL", "https://u:p@ch:8443/turnout", "clickhouse_url",
      "https://u:p@ch:8443/turnout"),
+    ("TURNOUT_CLICKHOUSE_SQL_URL", "https://analyst:p@ch:8443", "clickhouse_sql_url",
+     "https://analyst:p@ch:8443"),
     ("TURNOUT_API", "http://0.0.0.0:7000", "api", "http://0.0.0.0:7000"),
     ("TURNOUT_TOKENS", "app:abcdefgh,tellers:12345678", "tokens", "app:abcdefgh,tellers:12345678"),
     ("TURNOUT_HOME", "/var/lib/turnout", "home", Path("/var/lib/turnout")),
@@ -92,6 +94,9 @@ def test_settings_survive_to_env_and_back():
     ("TURNOUT_CLICKHOUSE_URL", "ftp://ch/turnout",
      "TURNOUT_CLICKHOUSE_URL: scheme 'ftp' is not supported; use "
      "http(s)://user:password@host:port/database, or unset it for embedded chDB"),
+    ("TURNOUT_CLICKHOUSE_SQL_URL", "chdb:/tmp/x",
+     "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, the read-only user "
+     "of infra/clickhouse/analyst-readonly.sql"),
 ])  # fmt: skip
 def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, message: str):
     with pytest.raises(ConfigError) as refused:
