@@ -13,6 +13,7 @@ from rich.progress import Progress
 
 from streams import events as ev
 from streams.cli.client import ApiClient
+from streams.kafka_config import check_connection, kafka_python_kwargs
 from streams.settings import EVENTS_TOPIC, Settings
 
 HTTP_BATCH = 5000
@@ -72,9 +73,8 @@ def produce_direct(
     """
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=20, retries=10
-    )
+    check_connection(settings)
+    producer = KafkaProducer(**kafka_python_kwargs(settings), acks="all", linger_ms=20, retries=10)
     n = 0
     try:
         with Progress(console=console, disable=console is None, transient=True) as progress:

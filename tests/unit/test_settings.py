@@ -31,7 +31,33 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_PROMETHEUS_URL", "http://prometheus:9090", "prometheus_url",
      "http://prometheus:9090"),
     ("TURNOUT_TEST_HOOKS", "true", "test_hooks", True),
+    ("TURNOUT_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", "kafka_security_protocol", "SASL_SSL"),
+    ("TURNOUT_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", "kafka_sasl_mechanism", "SCRAM-SHA-512"),
+    ("TURNOUT_KAFKA_SASL_USERNAME", "turnout", "kafka_sasl_username", "turnout"),
+    ("TURNOUT_KAFKA_SASL_PASSWORD", "s3cret-pw", "kafka_sasl_password", "s3cret-pw"),
+    ("TURNOUT_KAFKA_SSL_CAFILE", __file__, "kafka_ssl_cafile", Path(__file__)),
+    ("TURNOUT_KAFKA_SSL_CERTFILE", __file__, "kafka_ssl_certfile", Path(__file__)),
+    ("TURNOUT_KAFKA_SSL_KEYFILE", __file__, "kafka_ssl_keyfile", Path(__file__)),
+    ("TURNOUT_KAFKA_REPLICATION_FACTOR", "3", "kafka_replication_factor", 3),
+    ("TURNOUT_KAFKA_MIN_INSYNC_REPLICAS", "1", "kafka_min_insync_replicas", 1),
+    ("TURNOUT_DLQ_RETENTION_DAYS", "7.5", "dlq_retention_days", 7.5),
 ]  # fmt: skip
+# Variables that only make sense with others: the rest of a working combination.
+SASL = {
+    "TURNOUT_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "TURNOUT_KAFKA_SASL_MECHANISM": "PLAIN",
+    "TURNOUT_KAFKA_SASL_USERNAME": "turnout",
+    "TURNOUT_KAFKA_SASL_PASSWORD": "pw-123456",
+}
+TLS = {
+    "TURNOUT_KAFKA_SECURITY_PROTOCOL": "SSL",
+    "TURNOUT_KAFKA_SSL_CERTFILE": __file__,
+    "TURNOUT_KAFKA_SSL_KEYFILE": __file__,
+}
+TOGETHER = {env: SASL for env in SASL} | {
+    "TURNOUT_KAFKA_SSL_CAFILE": TLS, "TURNOUT_KAFKA_SSL_CERTFILE": TLS,
+    "TURNOUT_KAFKA_SSL_KEYFILE": TLS,
+}  # fmt: skip
 
 
 def test_empty_environment_gives_the_defaults():
@@ -58,7 +84,7 @@ def test_every_setting_is_covered_here():
 
 @pytest.mark.parametrize(("env", "raw", "name", "value"), PARSED)
 def test_each_variable_sets_its_field(env: str, raw: str, name: str, value: object):
-    settings = Settings.from_env({env: raw})
+    settings = Settings.from_env({**TOGETHER.get(env, {}), env: raw})
     assert getattr(settings, name) == value
     assert type(getattr(settings, name)) is type(value)
 
