@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import clickhouse_connect
 import pytest
 
 from streams.errors import QueryError
 from streams.read import reader
 from streams.read.queries import Query
+from streams.settings import Settings
+from streams.store import connect
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> reader.Reader:
-    path: Path = tmp_path_factory.mktemp("chdb")
-    return reader.Reader(clickhouse_connect.get_client(interface="chdb", path=str(path)))
+def engine(chdb_home: Path) -> reader.Reader:
+    """A reader on the one chDB engine this test process may open."""
+    return reader.Reader(connect(Settings(home=chdb_home)))
 
 
 def test_a_query_over_the_row_limit_says_which_limit(engine, monkeypatch):
