@@ -100,7 +100,8 @@ def _containers() -> Iterator[dict[str, str]]:
 
     with (
         KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka,
-        ClickHouseContainer("clickhouse/clickhouse-server:24.8") as ch,
+        # the LTS nearest the embedded engine, as infra/docker-compose.yml pins it
+        ClickHouseContainer("clickhouse/clickhouse-server:26.8") as ch,
     ):
         url = (
             f"http://{ch.username}:{ch.password}@{ch.get_container_host_ip()}:"

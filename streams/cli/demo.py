@@ -6,7 +6,6 @@ import argparse
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -19,7 +18,7 @@ from streams.cli.client import ApiClient
 from streams.cli.output import fmt_cell
 from streams.cli.sender import post_batches
 from streams.settings import Settings
-from streams.sim import SimulationConfig, paced, simulate
+from streams.sim import ZONE, SimulationConfig, clock_span, paced, pacing_starts, simulate, split_at
 
 Step = Callable[[argparse.Namespace | None], None]
 COMPARED = ("electorate", "supporters", "opponents", "voted", "supporters_voted",
@@ -40,12 +39,11 @@ def _demo(settings: Settings, console: Console, electors: int, wards: int, secon
     with console.status(f"simulating {electors} electors in {wards} wards…"):
         sim = simulate(config)
     election_id = config.election_id
-    before, polling_day = split_at_polling_day(sim.events, config.polling_date.isoformat())
+    before, polling_day = split_at(sim.events, pacing_starts(config.polling_date, ZONE))
     client = ApiClient(settings)
     console.print(f"sending {len(before)} events from the weeks before polling day…")
     summary = post_batches(client, [before], len(before), console)
-    span = _span_seconds(polling_day)
-    speed = max(span / seconds, 1.0)
+    speed = max(clock_span(polling_day) / seconds, 1.0)
     console.print(f"polling day: {len(polling_day)} events, {speed:.0f}x real time")
     sender = threading.Thread(
         target=post_batches, args=(client, paced(polling_day, speed), len(polling_day)),
@@ -62,25 +60,6 @@ def _demo(settings: Settings, console: Console, electors: int, wards: int, secon
     summary.print(console)
     rows = client.turnout_gap(election_id, by="ward,age_band")["rows"]
     console.print(comparison(rows, sim.truth))
-
-
-def split_at_polling_day(events: list[Any], polling_date: str) -> tuple[list[Any], list[Any]]:
-    """Events sent before the first one that happened on polling day, and the rest."""
-    for i, item in enumerate(events):
-        at = item.get("occurred_at") if isinstance(item, dict) else None
-        if isinstance(at, str) and at.startswith(polling_date):
-            return events[:i], events[i:]
-    return events, []
-
-
-def _span_seconds(events: list[Any]) -> float:
-    stamps = []
-    for item in events:
-        try:
-            stamps.append(datetime.fromisoformat(item["occurred_at"]).timestamp())
-        except (TypeError, KeyError, ValueError):
-            continue
-    return max(stamps) - min(stamps) if stamps else 1.0
 
 
 def _live_view(client: ApiClient, election_id: str) -> Any:

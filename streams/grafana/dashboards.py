@@ -126,7 +126,8 @@ def canvassing() -> db.Dashboard:
         .datasource(clickhouse_ref())
         .with_target(ch_query(sql.canvass_activity_sql(), time_series=True))
         .description("Canvass attempts and contacts (outcome contacted) per hour, by the "
-                     "ward the canvass was in; the contact rate on the right axis.")
+                     "ward the canvass was in and the canvassed elector's age band; the "
+                     "contact rate on the right axis.")
         .override_by_name("contact_rate", [
             dm.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
             dm.DynamicConfigValue(id_val="custom.drawStyle", value="line"),
@@ -253,4 +254,39 @@ DASHBOARDS = {
     "polling-day": polling_day,
     "canvassing": canvassing,
     "pipeline-health": pipeline_health,
+}
+# Each panel's id, per dashboard: links (`viewPanel=`), annotations and alert rules refer to
+# panels by id, so an id stays with its panel and is never reused. A new panel takes the next
+# free number of its dashboard.
+PANEL_IDS: dict[str, dict[str, int]] = {
+    "polling-day": {
+        "Election totals": 1,
+        "Freshness": 2,
+        "Turnout gap per ward": 3,
+        "Gap per ward": 4,
+        "Supporter vs opponent turnout over the day": 5,
+        "Knock-up remaining per ward": 6,
+        "Gap by ward × age band (points)": 7,
+    },
+    "canvassing": {
+        "Contact rate": 1,
+        "Contacts per hour": 2,
+        "Coverage by ward × age band (contacted ÷ electorate)": 3,
+        "Identified intentions by age band": 4,
+        "Sessions and volunteers": 5,
+        "Volunteers in sessions started": 6,
+    },
+    "pipeline-health": {
+        "Dead letters in range": 1,
+        "Consumer lag (records)": 2,
+        "Freshness (worker)": 3,
+        "Newest stored event (ClickHouse)": 4,
+        "Events accepted per second, by type": 5,
+        "Events rejected (dead-lettered) per second, by stage": 6,
+        "Events applied and duplicates ignored per second": 7,
+        "Consumer lag per partition (records)": 8,
+        "Sink: batch seconds (p95) and write retries per second": 9,
+        "Projection progress per Kafka partition (ClickHouse)": 10,
+        "Stored events by type": 11,
+    },
 }
