@@ -124,6 +124,14 @@ class Settings:
         repr=False,  # a secret: never in a repr, a log line or an error
         metadata=_env("TURNOUT_KAFKA_SASL_PASSWORD", "SASL password (a secret)."),
     )
+    pseudonym_key: str | None = field(
+        default=None,
+        repr=False,  # a secret: never in a repr, a log line or an error
+        metadata=_env(
+            "TURNOUT_PSEUDONYM_KEY",
+            "Key of the HMAC applied to elector ids at ingest (a secret); unset = ids as sent.",
+        ),
+    )
     kafka_ssl_cafile: Path | None = field(
         default=None,
         metadata=_env(

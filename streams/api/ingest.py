@@ -98,10 +98,17 @@ def _looks_like_ndjson(body: bytes) -> bool:
 class Ingest:
     """Serves POST /v1/events."""
 
-    def __init__(self, producer: AIOKafkaProducer, tokens: Tokens, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        tokens: Tokens,
+        timeout: float = 15.0,
+        pseudonym_key: bytes | None = None,
+    ) -> None:
         self.producer = producer
         self.tokens = tokens
         self.timeout = timeout
+        self.pseudonym_key = pseudonym_key
         self._partitions: int | None = None
 
     async def partitions(self) -> int:
@@ -170,7 +177,10 @@ class Ingest:
         partitions = await self.partitions()
         groups: dict[int, list[bytes]] = defaultdict(list)
         for event in valid:
-            groups[partition_for(ev.partition_key(event), partitions)].append(ev.encode(event))
+            # The partition follows the id as sent, as it does for an app producing straight to
+            # Kafka with that key; what is written carries only the pseudonym.
+            partition = partition_for(ev.partition_key(event), partitions)
+            groups[partition].append(ev.encode(ev.pseudonymize(event, self.pseudonym_key)))
         return [(p, value) for p, group in sorted(groups.items()) for value in pack(group)]
 
     async def _send(self, value: bytes, partition: int, source: str) -> asyncio.Future[Any]:

@@ -85,7 +85,10 @@ class Views:
     async def ingest(self) -> Ingest:
         """The one Ingest of this worker: its partition count is looked up once."""
         if self._ingest is None:
-            self._ingest = Ingest(await self.runtime.producer(), self.runtime.tokens)
+            runtime = self.runtime
+            self._ingest = Ingest(
+                await runtime.producer(), runtime.tokens, pseudonym_key=runtime.pseudonym_key
+            )
         return self._ingest
 
     def mount(self, router: web.UrlDispatcher) -> None:

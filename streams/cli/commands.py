@@ -13,6 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.markup import escape
 
+from streams.cli.pseudonyms import add_pseudonyms_command
 from streams.cli.simulate import add_simulate_command
 from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
@@ -331,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate_command(sub, _settings, console, err_console)
     _add_query_commands(sub)
     add_token_command(sub, _settings, console)
+    add_pseudonyms_command(sub, _settings)
     return parser
 
 

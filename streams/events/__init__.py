@@ -24,6 +24,7 @@ from streams.events.models import (
     TurnoutVoted,
     event_type,
 )
+from streams.events.pseudonyms import pseudonym, pseudonymize
 from streams.events.reasons import rejected_type, rejection_reasons
 from streams.events.records import (
     RECORD_BYTES,
@@ -79,6 +80,8 @@ __all__ = [
     "partition_for",
     "partition_key",
     "partition_key_of_raw",
+    "pseudonym",
+    "pseudonymize",
     "record_of",
     "rejected_type",
     "rejection_reasons",

@@ -17,6 +17,7 @@ from aiokafka.partitioner import murmur2
 
 from streams.errors import EventRejected
 from streams.events.models import Event
+from streams.events.pseudonyms import pseudonymize
 from streams.events.validation import JSON_ERRORS, validate
 
 SOURCE_HEADER = "turnout-source"  # the token name that sent a record through HTTP ingest
@@ -66,9 +67,13 @@ def record_of(message: Any, timestamp: float) -> Record:
     return Record(message.partition, message.offset, message.value, source, timestamp)
 
 
-def decode_record(record: Record) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
+def decode_record(
+    record: Record, pseudonym_key: bytes | None = None
+) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
     """Valid events of a record, and (raw item, reasons) for each invalid one. Times are
-    judged against the record's Kafka timestamp, so a replay judges them as the live pass."""
+    judged against the record's Kafka timestamp, so a replay judges them as the live pass.
+    Events produced straight to Kafka get their pseudonyms here (ingest gave HTTP's theirs)."""
+    key = pseudonym_key if record.source == "kafka" else None
     try:
         body = msgspec.json.decode(record.value)
     except JSON_ERRORS as err:
@@ -78,7 +83,7 @@ def decode_record(record: Record) -> tuple[list[Event], list[tuple[bytes, list[s
     invalid: list[tuple[bytes, list[str]]] = []
     for item in items:
         try:
-            valid.append(validate(item, record.timestamp or None))
+            valid.append(pseudonymize(validate(item, record.timestamp or None), key))
         except EventRejected as err:
             invalid.append((msgspec.json.encode(item), err.errors))
     return valid, invalid

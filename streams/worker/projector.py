@@ -72,10 +72,13 @@ def fact_of(event: ev.Event) -> Fact:
 class Projector:
     """Owns the state of the partitions this worker consumes."""
 
-    def __init__(self, sink: Sink, dead_letter: DeadLetter, topic: str) -> None:
+    def __init__(
+        self, sink: Sink, dead_letter: DeadLetter, topic: str, pseudonym_key: bytes | None = None
+    ) -> None:
         self.sink = sink
         self.dead_letter = dead_letter
         self.topic = topic
+        self.pseudonym_key = pseudonym_key  # for events produced straight to Kafka
         self.partitions: dict[int, PartitionState] = {}
         self.positions: dict[int, int] = {}  # next offset to process, per partition
 
@@ -89,7 +92,7 @@ class Projector:
         result = BatchResult()
         by_partition: dict[int, list[_Item]] = defaultdict(list)
         for record in records:
-            valid, invalid = decode_record(record)
+            valid, invalid = decode_record(record, self.pseudonym_key)
             for raw, reasons in invalid:
                 result.rejected += 1
                 where = {"topic": self.topic, "partition": record.partition,

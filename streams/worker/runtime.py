@@ -46,7 +46,10 @@ class Runtime:
         parser = None if settings.embedded_clickhouse else connect_parser
         self.reader = Reader(connect(settings), lambda: connect_sql(settings), parser)
         self.tokens = Tokens(server_tokens(settings))
-        self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC)
+        self.pseudonym_key = settings.pseudonym_key.encode() if settings.pseudonym_key else None
+        self.projector = Projector(
+            self.sink, self.dead_letter, EVENTS_TOPIC, pseudonym_key=self.pseudonym_key
+        )
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self._admin: AIOKafkaAdminClient | None = None

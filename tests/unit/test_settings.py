@@ -41,6 +41,7 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_KAFKA_REPLICATION_FACTOR", "3", "kafka_replication_factor", 3),
     ("TURNOUT_KAFKA_MIN_INSYNC_REPLICAS", "1", "kafka_min_insync_replicas", 1),
     ("TURNOUT_DLQ_RETENTION_DAYS", "7.5", "dlq_retention_days", 7.5),
+    ("TURNOUT_PSEUDONYM_KEY", "k3y-k3y", "pseudonym_key", "k3y-k3y"),
 ]  # fmt: skip
 # Variables that only make sense with others: the rest of a working combination.
 SASL = {
