@@ -80,6 +80,14 @@ def settings_for_tests(home: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def engine_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The TURNOUT_HOME of the one chDB engine this pytest process opens: chDB allows one
+    engine path per process, so every test that needs the engine in-process shares it (each
+    in its own database)."""
+    return tmp_path_factory.mktemp("chdb-engine")
+
+
+@pytest.fixture(scope="session")
 def infra() -> Iterator[dict[str, str]]:
     """Kafka (and, with containers, a ClickHouse server): {'kafka': ..., 'clickhouse_url': ...}."""
     if os.environ.get("TURNOUT_TEST_INFRA") == "containers":

@@ -6,6 +6,7 @@ import logging
 import re
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from urllib.parse import urlparse
 
 import clickhouse_connect
@@ -14,6 +15,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.errors import SinkError
 from streams.settings import Settings
+from streams.store.failures import describe, scrub
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ def connect(settings: Settings) -> Client:
     try:
         if settings.embedded_clickhouse:
             path = settings.chdb_path
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
             bootstrap = clickhouse_connect.get_client(interface="chdb", path=str(path))
             bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
             return clickhouse_connect.get_client(
@@ -40,8 +42,17 @@ def connect(settings: Settings) -> Client:
         return clickhouse_connect.get_client(dsn=url, database=database)
     except ClickHouseError as err:
         raise SinkError(
-            f"ClickHouse: cannot connect ({err}); check TURNOUT_CLICKHOUSE_URL"
-        ) from err
+            f"ClickHouse: cannot connect ({describe(err)}); check TURNOUT_CLICKHOUSE_URL"
+        ) from scrub(err)
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and missing parents) readable by this user only, 0700, and tighten it
+    if it exists: chDB's files hold electors and their voting intentions."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)
 
 
 def migrations(folder: Traversable = MIGRATIONS) -> list[tuple[int, str, list[str]]]:

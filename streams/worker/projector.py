@@ -119,7 +119,7 @@ class Projector:
         the sink's inserts may have left them behind the facts; this heals it.
         """
         started = time.perf_counter()
-        rows = await asyncio.to_thread(self.sink.load_partition, partition)
+        rows = await self.sink.load_partition(partition)
         state = PartitionState(partition)
         decoder = msgspec.json.Decoder(list[Fact])
         for election_id, elector_id, facts in rows:
@@ -135,7 +135,7 @@ class Projector:
     async def rewrite_aggregates(self, state: PartitionState, why: str) -> None:
         """Write every aggregate row of the partition from `state`, zeroing stale stored keys."""
         partition = state.partition
-        stored_cells, stored_deltas = await asyncio.to_thread(self.sink.stored_keys, partition)
+        stored_cells, stored_deltas = await self.sink.stored_keys(partition)
         version = time.time_ns()
         cell_keys = set(state.cells) | {(r[0], cell_of(r[1:])) for r in stored_cells}
         delta_keys = set(state.deltas) | {(r[0], cell_of(r[1:8]), r[8]) for r in stored_deltas}

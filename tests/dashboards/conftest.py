@@ -1,8 +1,8 @@
 """A real chDB engine loaded with a simulated election, owned by this pytest process.
 
-chDB allows one engine per process: `loaded_engine` is session-scoped and opens the only
-chDB path this process uses. Other test packages that need an engine in the test process
-should reuse this fixture rather than open another path.
+chDB allows one engine per process: `loaded_engine` is session-scoped and opens the engine at
+the session's `engine_home` (tests/conftest.py), the only chDB path this process uses; other
+tests that need the engine in-process use that path too, with a database of their own.
 
 The election goes in the way the worker writes it: records (the ingest's partitioning) ->
 `Projector` -> `Sink` -> ClickHouse, migrations applied first. Malformed items are
@@ -72,8 +72,8 @@ async def _load(projector: Projector, items: list[Any], engine: LoadedEngine) ->
 
 
 @pytest.fixture(scope="session")
-def loaded_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedEngine]:
-    home = tmp_path_factory.mktemp("dashboards-chdb")
+def loaded_engine(engine_home: Path) -> Iterator[LoadedEngine]:
+    home = engine_home
     client = clickhouse.connect(Settings(home=home))
     clickhouse.migrate(client)
     sim = simulate(SimulationConfig(electors=2000, wards=4, seed=6))
