@@ -19,6 +19,7 @@ import clickhouse_connect
 import msgspec
 import pytest
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from streams import events as ev
 from streams.errors import SinkError
@@ -97,6 +98,21 @@ def test_integer_times_are_stored_exactly_as_the_text_form_stored_them(
         == client.query(query, parameters={"t": "events_text", "id": event.event_id}).result_rows
     )
     assert stored[0][0] == us
+
+
+def test_a_server_style_insert_reads_an_integer_as_microseconds_only_with_the_setting(
+    client: Client,
+):
+    """As a server takes an insert over HTTP: the statement, then the rows. Without the setting
+    ClickHouse 26.8+ reads a bare integer as seconds, which overflows a DateTime64(6)."""
+    client.command("CREATE TABLE IF NOT EXISTS times (at DateTime64(6, 'UTC')) ENGINE = Memory")
+    insert = "INSERT INTO times FORMAT JSONCompactEachRow\n[946684800000001]"
+    client.command(insert, settings=time_settings(client))
+    stored = client.query("SELECT toUnixTimestamp64Micro(at) FROM times").result_rows
+    assert stored == [(946_684_800_000_001,)]
+    with pytest.raises(DatabaseError) as seconds:
+        client.command(insert)
+    assert seconds.value.code == 407  # DECIMAL_OVERFLOW: 946684800000001 seconds
 
 
 # --- failures ----------------------------------------------------------------------------------
