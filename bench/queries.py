@@ -38,7 +38,7 @@ from streams.fold.rules import Fact, fold
 from streams.fold.state import PartitionState
 from streams.read.queries import parse_bucket
 from streams.read.reader import Reader
-from streams.store import Sink, SinkBatch, cell_row, ch_time, delta_row, elector_row
+from streams.store import Sink, SinkBatch, cell_row, delta_row, elector_row
 from streams.store import connection as clickhouse
 
 ELECTION = "2026-05-07-bench"
@@ -144,7 +144,7 @@ def event_row(elector_id: str, partition: int, offset: int, event: list[Any]) ->
     if elector_id:
         payload["elector_id"] = elector_id
     payload.update(fields)
-    return [ELECTION, event_id, type_, elector_id, ch_time(at), "bench", partition, offset,
+    return [ELECTION, event_id, type_, elector_id, at, "bench", partition, offset,
             msgspec.json.encode(payload).decode()]  # fmt: skip
 
 

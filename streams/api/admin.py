@@ -21,6 +21,9 @@ class Admin:
         router.add_get("/v1/replay", self.replay_status)
         if self.runtime.settings.test_hooks:
             router.add_post("/v1/_test/sink-failures", self.inject_sink_failures)
+            router.add_post("/v1/_test/sink-read-failures", self.inject_read_failures)
+            router.add_post("/v1/_test/sink-crashes", self.inject_crashes)
+            router.add_post("/v1/_test/sink-poison", self.inject_poison)
 
     def _denied(self, request: web.Request) -> web.Response | None:
         """The error response when the request lacks the admin scope, else None."""
@@ -48,3 +51,29 @@ class Admin:
         body = await request.json()
         self.runtime.sink.failures_to_inject = int(body["count"])
         return web.json_response({"failures_to_inject": int(body["count"])})
+
+    async def inject_read_failures(self, request: web.Request) -> web.Response:
+        """Tests: make the next N ClickHouse reads (a partition's reload) fail."""
+        if denied := self._denied(request):
+            return denied
+        body = await request.json()
+        self.runtime.sink.read_failures_to_inject = int(body["count"])
+        return web.json_response({"read_failures_to_inject": int(body["count"])})
+
+    async def inject_crashes(self, request: web.Request) -> web.Response:
+        """Tests: make the next N batches fail just after their write, as a bug would."""
+        if denied := self._denied(request):
+            return denied
+        body = await request.json()
+        self.runtime.sink.crashes_to_inject = int(body["count"])
+        return web.json_response({"crashes_to_inject": int(body["count"])})
+
+    async def inject_poison(self, request: web.Request) -> web.Response:
+        """Tests: make ClickHouse refuse the rows of `table` holding `marker` (null: stop)."""
+        if denied := self._denied(request):
+            return denied
+        body = await request.json()
+        marker = body.get("marker")
+        poison = (str(body["table"]), str(marker)) if marker else None
+        self.runtime.sink.poison = poison
+        return web.json_response({"poison": list(poison) if poison else None})

@@ -4,6 +4,8 @@ The broker is Apache Kafka (KRaft, one node acting as broker and controller) run
 that Maven resolves from Maven Central into the local repository (streams/cli/kafka/pom.xml pins the
 version). Both processes run detached, with pid files and logs under .turnout/, so `up` and
 `down` can be repeated safely: what already runs is reused, what is stale is cleaned up.
+Everything under TURNOUT_HOME is this user's only (folders 0700, files 0600: the broker's log
+and chDB's files hold electors and their intentions), and the processes run with umask 077.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import httpx
 from streams.errors import ConfigError, LocalServiceError
 from streams.kafka_config import check_connection, kafka_python_kwargs, topic_configs
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
+from streams.store import private_dir
 
 log = logging.getLogger(__name__)
 
 # pom.xml and configs are package data (infra/kafka links here), so `pip install .` works too.
 KAFKA_INFRA = Path(str(resources.files(__package__) / "kafka"))
+PRIVATE_UMASK = 0o077  # what the broker and the worker create is readable by this user only
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,11 @@ class Process:
         return pid
 
     def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> int:
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as out:
+        private_dir(self.pid_file.parent)
+        private_dir(self.log_file.parent)
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "ab") as out:
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -64,6 +70,7 @@ class Process:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env=env,
+                umask=PRIVATE_UMASK,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
         return proc.pid
@@ -189,7 +196,7 @@ class LocalKafka:
         mvn = shutil.which("mvn")
         if mvn is None:
             raise LocalServiceError("Maven (mvn) not found on PATH: install Maven to fetch Kafka")
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.home)
         argv = [
             mvn, "-q", "-B", "-f", str(KAFKA_INFRA / "pom.xml"), "dependency:build-classpath",
             f"-Dmdep.outputFile={self.classpath_file}",
@@ -217,6 +224,7 @@ class LocalKafka:
             raise LocalServiceError(
                 f"port {self.port} is taken by another process; stop it or set TURNOUT_KAFKA_PORT"
             )
+        private_dir(self.settings.home.resolve())
         classpath = self.fetch().read_text().strip()
         config = self._write_config()
         if not (self.home / "data" / "meta.properties").exists():
@@ -251,7 +259,7 @@ class LocalKafka:
         if self.tls is not None:
             config += self.tls.properties()
         path = self.home / "server.properties"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         path.write_text(config)
         path.chmod(0o600)  # with TLS it holds the SASL passwords
         return path
@@ -263,7 +271,7 @@ class LocalKafka:
                 f"--cluster-id={cluster_id}", f"--config={config}"]  # fmt: skip
         if self.tls is not None:
             argv += self.tls.scram_arguments()
-        done = subprocess.run(argv, capture_output=True, text=True)
+        done = subprocess.run(argv, capture_output=True, text=True, umask=PRIVATE_UMASK)
         if done.returncode != 0:
             raise LocalServiceError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
 

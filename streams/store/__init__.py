@@ -1,5 +1,6 @@
 """ClickHouse: the connection (embedded chDB or a server by URL), the numbered migrations
-(package data), the row layouts with the functions that build them, and the sink."""
+(package data), the row layouts with the functions that build them, what a failure means
+(retry or refuse), and the sink."""
 
 from streams.store.connection import (
     DATABASE,
@@ -8,8 +9,10 @@ from streams.store.connection import (
     connect_sql,
     migrate,
     migrations,
+    private_dir,
     split_statements,
 )
+from streams.store.failures import DATA_ERRORS, SinkDataError, describe, is_data_error, scrub
 from streams.store.rows import (
     CELL_COLUMNS,
     CELL_DIMENSIONS,
@@ -20,17 +23,17 @@ from streams.store.rows import (
     cell_of,
     cell_row,
     cell_values,
-    ch_time,
     delta_row,
     elector_row,
     event_row,
     to_us,
 )
-from streams.store.sink import Sink, SinkBatch
+from streams.store.sink import RAW_TIMES, Sink, SinkBatch, time_settings
 
 __all__ = [
-    "CELL_COLUMNS", "CELL_DIMENSIONS", "DATABASE", "DELTA_COLUMNS", "ELECTOR_COLUMNS",
-    "EVENT_COLUMNS", "Row", "Sink", "SinkBatch", "cell_of", "cell_row", "cell_values", "ch_time",
-    "connect", "connect_parser", "connect_sql", "delta_row", "elector_row", "event_row",
-    "migrate", "migrations", "split_statements", "to_us",
+    "CELL_COLUMNS", "CELL_DIMENSIONS", "DATABASE", "DATA_ERRORS", "DELTA_COLUMNS",
+    "ELECTOR_COLUMNS", "EVENT_COLUMNS", "RAW_TIMES", "Row", "Sink", "SinkBatch", "SinkDataError",
+    "cell_of", "cell_row", "cell_values", "connect", "connect_parser", "connect_sql",
+    "delta_row", "describe", "elector_row", "event_row", "is_data_error", "migrate",
+    "migrations", "private_dir", "scrub", "split_statements", "time_settings", "to_us",
 ]  # fmt: skip

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from urllib.parse import urlparse
 
 import clickhouse_connect
@@ -16,6 +17,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalErr
 
 from streams.errors import SinkError
 from streams.settings import Settings
+from streams.store.failures import describe, scrub
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +55,18 @@ def connect(
             left = deadline - clock()
             if left <= 0:
                 raise SinkError(
-                    f"ClickHouse: no answer from {_where(url)} after {wait:.0f} s ({err}); "
-                    "is the server running and TURNOUT_CLICKHOUSE_URL right?"
-                ) from err
-            log.warning("ClickHouse at %s not reachable yet; retrying (%s)", _where(url), err)
+                    f"ClickHouse: no answer from {_where(url)} after {wait:.0f} s "
+                    f"({describe(err)}); is the server running and TURNOUT_CLICKHOUSE_URL right?"
+                ) from scrub(err)
+            log.warning(
+                "ClickHouse at %s not reachable yet; retrying (%s)", _where(url), describe(err)
+            )
             sleep(min(delay, left))
             delay = min(delay * 2, _MAX_DELAY)
         except ClickHouseError as err:  # it answered and refused: retrying will not help
             raise SinkError(
-                f"ClickHouse: cannot connect ({err}); check TURNOUT_CLICKHOUSE_URL"
-            ) from err
+                f"ClickHouse: cannot connect ({describe(err)}); check TURNOUT_CLICKHOUSE_URL"
+            ) from scrub(err)
 
 
 def _where(url: str) -> str:
@@ -74,12 +78,14 @@ def _where(url: str) -> str:
 def _connect_embedded(settings: Settings) -> Client:
     try:
         path = settings.chdb_path
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         bootstrap = clickhouse_connect.get_client(interface="chdb", path=str(path))
         bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
         return clickhouse_connect.get_client(interface="chdb", path=str(path), database=DATABASE)
     except ClickHouseError as err:
-        raise SinkError(f"ClickHouse (embedded chDB): cannot open it ({err})") from err
+        raise SinkError(f"ClickHouse (embedded chDB): cannot open it ({describe(err)})") from scrub(
+            err
+        )
 
 
 def _connect_server(url: str) -> Client:
@@ -104,8 +110,18 @@ def connect_sql(settings: Settings) -> Client:
         return clickhouse_connect.get_client(dsn=url, database=database)
     except ClickHouseError as err:
         raise SinkError(
-            f"ClickHouse: the SQL user cannot connect ({err}); check TURNOUT_CLICKHOUSE_SQL_URL"
-        ) from err
+            f"ClickHouse: the SQL user cannot connect ({describe(err)}); "
+            "check TURNOUT_CLICKHOUSE_SQL_URL"
+        ) from scrub(err)
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and missing parents) readable by this user only, 0700, and tighten it
+    if it exists: chDB's files hold electors and their voting intentions."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)
 
 
 def connect_parser() -> Client:
