@@ -27,6 +27,7 @@ from streams.errors import QueryError, TurnoutError
 from streams.events import JSON_ERRORS
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
+from streams.store import AuditEntry, AuditError
 from streams.worker import Runtime
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Views:
             who = authorize(self.runtime.tokens, request, scope)
             if isinstance(who, web.Response):
                 return who
+            request["principal"] = who  # for the audit trail
             try:
                 return await handler(request)
             except q.ElectionNotFound as err:
@@ -120,11 +122,25 @@ class Views:
                 return error(503, str(err))
             except QueryError as err:
                 return error(400, str(err))
+            except AuditError:  # the audit entry could not be written: nothing is answered
+                log.warning("%s %s: audit entry not written; refused", request.method, request.path)
+                return error(503, "the audit trail could not record this read; retry soon")
             except Exception:
                 log.exception("%s %s failed", request.method, request.path)
                 return error(500, "internal error; the worker log has the details")
 
         return guarded
+
+    async def _audit(
+        self, request: web.Request, action: str, election_id: str, params: dict[str, Any], n: int
+    ) -> None:
+        """Record a read of personal data before it is answered (AuditError if that fails)."""
+        entry = AuditEntry(
+            token_name=request["principal"].name, action=action, endpoint=request.path,
+            election_id=election_id, parameters={k: v for k, v in params.items() if v is not None},
+            row_count=n,
+        )  # fmt: skip
+        await asyncio.to_thread(self.runtime.audit.append, entry)
 
     async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking read on the runtime's read threads, or refuse it when they are full."""
@@ -159,6 +175,7 @@ class Views:
         rows, truncated = await self._read(
             reader.knockup, election_id, p["ward"], p["polling_district"], limit
         )
+        await self._audit(request, "knockup", election_id, p, len(rows))
         return web.json_response(
             {"election_id": election_id, "limit": limit, "truncated": truncated, "rows": rows}
         )
@@ -206,6 +223,7 @@ class Views:
         if not isinstance(text, str) or not text.strip():
             raise QueryError('sql: send a JSON object {"sql": "SELECT ..."}')
         columns, rows = await self._read(self.runtime.reader.sql, text)
+        await self._audit(request, "sql", "", {"sql": text}, len(rows))
         return web.json_response({"columns": columns, "rows": rows})
 
     async def openapi(self, request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 (package data), the row layouts with the functions that build them, what a failure means
 (retry or refuse), and the sink."""
 
+from streams.store.audit import AUDIT_LIMIT, AuditEntry, AuditError, AuditLog
 from streams.store.connection import (
     DATABASE,
     connect,
@@ -31,9 +32,38 @@ from streams.store.rows import (
 from streams.store.sink import RAW_TIMES, Sink, SinkBatch, time_settings
 
 __all__ = [
-    "CELL_COLUMNS", "CELL_DIMENSIONS", "DATABASE", "DATA_ERRORS", "DELTA_COLUMNS",
-    "ELECTOR_COLUMNS", "EVENT_COLUMNS", "RAW_TIMES", "Row", "Sink", "SinkBatch", "SinkDataError",
-    "cell_of", "cell_row", "cell_values", "connect", "connect_parser", "connect_sql",
-    "delta_row", "describe", "elector_row", "event_row", "is_data_error", "migrate",
-    "migrations", "private_dir", "scrub", "split_statements", "time_settings", "to_us",
+    "AUDIT_LIMIT",
+    "CELL_COLUMNS",
+    "CELL_DIMENSIONS",
+    "DATABASE",
+    "DATA_ERRORS",
+    "DELTA_COLUMNS",
+    "ELECTOR_COLUMNS",
+    "EVENT_COLUMNS",
+    "RAW_TIMES",
+    "AuditEntry",
+    "AuditError",
+    "AuditLog",
+    "Row",
+    "Sink",
+    "SinkBatch",
+    "SinkDataError",
+    "cell_of",
+    "cell_row",
+    "cell_values",
+    "connect",
+    "connect_parser",
+    "connect_sql",
+    "delta_row",
+    "describe",
+    "elector_row",
+    "event_row",
+    "is_data_error",
+    "migrate",
+    "migrations",
+    "private_dir",
+    "scrub",
+    "split_statements",
+    "time_settings",
+    "to_us",
 ]  # fmt: skip

@@ -131,3 +131,16 @@ def test_delta_row_has_the_exact_instant_of_the_move():
         **dict(zip(CELL_DIMENSIONS, cell_values(CELL), strict=True)),
         "partition": 1, "change": -1, "version": 99,
     }  # fmt: skip
+
+
+def test_an_audit_row_matches_its_columns_and_keeps_parameters_as_json():
+    from streams.store import AuditEntry
+    from streams.store.audit import AUDIT_COLUMNS
+
+    entry = AuditEntry("reader", "knockup", "/v1/x", "e-1", {"ward": "W1"}, 3, at_us=7)
+    row = entry.row()
+    assert len(row) == len(AUDIT_COLUMNS)
+    assert dict(zip(AUDIT_COLUMNS, row, strict=True)) == {
+        "at": 7, "token_name": "reader", "action": "knockup", "endpoint": "/v1/x",
+        "election_id": "e-1", "parameters": '{"ward":"W1"}', "row_count": 3,
+    }  # fmt: skip
