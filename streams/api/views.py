@@ -24,7 +24,7 @@ from streams.api.access import authorize
 from streams.api.ingest import Ingest
 from streams.api.responses import error
 from streams.errors import QueryError, TurnoutError
-from streams.events import JSON_ERRORS
+from streams.events import JSON_ERRORS, pseudonym
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
 from streams.store import AuditEntry, AuditError
@@ -101,6 +101,7 @@ class Views:
         router.add_get(elections + "coverage", self.guard(self.coverage, "read"))
         router.add_get(elections + "activity", self.guard(self.activity, "read"))
         router.add_get(elections + "effect", self.guard(self.effect, "read"))
+        router.add_get(elections + "electors/{elector_id}/export", self.guard(self.export, "admin"))
         router.add_post("/v1/sql", self.guard(self.sql, "sql"))
         router.add_get("/v1/health", self.health)
         router.add_get("/v1/openapi.json", self.openapi)
@@ -213,6 +214,21 @@ class Views:
         p = query_params(request, ("ward",))
         rows, summary = await self._read(self.runtime.reader.effect, election_id, p["ward"])
         return web.json_response({"election_id": election_id, "rows": rows, "summary": summary})
+
+    async def export(self, request: web.Request) -> web.Response:
+        """Subject access: every event and the state held about one elector (admin scope)."""
+        election_id = request.match_info["election_id"]
+        elector_id = request.match_info["elector_id"]
+        query_params(request, ())
+        ids = [elector_id]
+        if self.runtime.pseudonym_key is not None:  # the register's id or the pseudonym
+            ids.append(pseudonym(self.runtime.pseudonym_key, elector_id))
+        found = await self._read(self.runtime.reader.subject, election_id, ids)
+        held = 0 if found is None else len(found["events"]) + len(found["state"])
+        await self._audit(request, "export", election_id, {"elector_id": elector_id}, held)
+        if found is None:
+            return error(404, f"election {election_id!r}: holds nothing about this elector")
+        return web.json_response(found)
 
     async def sql(self, request: web.Request) -> web.Response:
         try:

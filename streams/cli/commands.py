@@ -13,7 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.markup import escape
 
-from streams.cli.audit import add_audit_command
+from streams.cli.personal import add_personal_data_commands
 from streams.cli.pseudonyms import add_pseudonyms_command
 from streams.cli.simulate import add_simulate_command
 from streams.cli.tokens import add_token_command
@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_query_commands(sub)
     add_token_command(sub, _settings, console)
     add_pseudonyms_command(sub, _settings)
-    add_audit_command(sub, _settings, console)
+    add_personal_data_commands(sub, _settings, console)
     return parser
 
 

@@ -26,6 +26,7 @@ from streams.errors import QueryError
 from streams.read import campaign
 from streams.read import queries as q
 from streams.read.sql_check import Statement, check, parse
+from streams.read.subject import subject_export
 
 # Limits of every /v1/sql query: set on the SQL client's session before readonly=1 locks them
 # (and in server mode also in the read-only user's profile, infra/clickhouse/analyst-readonly.sql).
@@ -163,6 +164,10 @@ class Reader:
         for row in rows:
             row["likelihood"] = None if row["likelihood"] < 0 else int(row["likelihood"])
         return rows[:limit], len(rows) > limit
+
+    def subject(self, election_id: str, elector_ids: Sequence[str]) -> dict[str, Any] | None:
+        """Everything held about one elector (under any of `elector_ids`), or None."""
+        return subject_export(self.client, election_id, elector_ids, READ_SETTINGS)
 
     def timeline(
         self, election_id: str, bucket_seconds: int, ward: str | None
