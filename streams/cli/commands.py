@@ -13,6 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.markup import escape
 
+from streams.cli.projection import add_projection_commands
 from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
 from streams.events import JSON_ERRORS
@@ -376,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(fn=cmd_demo)
     _add_query_commands(sub)
     add_token_command(sub, _settings, console)
+    add_projection_commands(sub, _settings, console)
     return parser
 
 
