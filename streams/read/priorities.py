@@ -196,6 +196,8 @@ def reason(row: Mapping[str, Any], effect: Estimate, close: Closeness | None, le
     """Why the row ranks where it does, in an organiser's words."""
     if left <= 0:
         return "the polls have closed"
+    if row["supporters"] == 0:
+        return "no supporters identified here yet"
     if row["knockup_remaining"] == 0:
         return "every supporter here has voted"
     parts = [f"{row['knockup_remaining']:,} supporters not yet voted"]

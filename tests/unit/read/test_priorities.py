@@ -122,6 +122,15 @@ def test_a_close_ward_outranks_a_safe_one_with_the_same_list():
     assert "looks safe" in rows[1]["reason"]
 
 
+def test_districts_without_supporters_left_say_so():
+    rows = rank([district("D1", "W1", 0, 0), district("D2", "W1", 5, 5)], EFFECT, DOORS, {}, 3)
+    assert {r["polling_district"]: r["reason"] for r in rows} == {
+        "D1": "no supporters identified here yet",
+        "D2": "every supporter here has voted",
+    }
+    assert all(r["score"] == 0 for r in rows)
+
+
 def test_after_the_close_nothing_is_worth_knocking():
     [row] = rank([district("D1", "W1", 100, 10)], EFFECT, DOORS, {}, hours_left=0)
     assert row["score"] == 0 and row["reason"] == "the polls have closed"
