@@ -190,7 +190,7 @@ def band_curves(prior: float, bands: Mapping[str, BandData]) -> dict[str, BandCu
             total = weight * total + (1 - weight) * scale * anchors[band]
             band_sd = mixed_sd
         total = max(total, float(s))
-        share = s / total if total > 0 else prior
+        share = s / total if total > 0 and s > 0 else prior  # no votes yet: the prior
         curves[band] = BandCurve(share, _day_sd(prior), band_sd, s, total - s)
     return curves
 

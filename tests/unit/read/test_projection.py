@@ -144,3 +144,17 @@ def test_groups_and_party_votes_follow_our_party():
     assert (row["supporters"], row["opponents"], row["electorate"]) == (100, 100, 400)
     assert row["projected_votes"] == {"CON": 40.0, "LAB": 20.0}
     assert row["projected_voted"] == pytest.approx(130)
+
+
+def test_a_band_with_no_votes_yet_keeps_the_prior_curve_and_the_rest_is_projected():
+    bands = {
+        "18-24": BandData(electors=1000, postal=0, in_person=0, rated=100, likelihood_sum=300),
+        "65+": BandData(electors=1000, postal=0, in_person=30, rated=100, likelihood_sum=600),
+    }
+    curves = band_curves(0.05, bands)
+    assert curves["18-24"].share == 0.05
+    cells = [cell(band="18-24", voted=0), cell(band="65+", intention="CON", voted=30)]
+    [row] = project(cells, curves, ("ward",), "LAB")
+    assert row["projected_supporter_turnout"] == 0.0
+    assert row["projected_supporter_turnout_high"] > 0
+    assert row["projected_opponent_turnout"] > 0.3
