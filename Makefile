@@ -29,6 +29,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/records.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/projection.py
 
 clean:
 	-$(BIN)/turnout down

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from streams import __version__ as version
+from streams.api.openapi_projection import projection_paths, projection_schemas
 from streams.events import EVENT_CLASSES
 from streams.read import campaign
 from streams.read import queries as q
@@ -217,6 +218,7 @@ def schemas() -> dict[str, Any]:
                 "error": _STR,
             }
         ),
+        **projection_schemas(),
     }
     return found
 
@@ -300,6 +302,7 @@ def paths() -> dict[str, Any]:
             "Per ward: campaign intensity beside supporter turnout, the gap and our vote share",
             "Effect", WARD,
         ),
+        **projection_paths(),
         "/v1/sql": {"post": {
             "summary": "Read-only SQL on ClickHouse (readonly=1, 30 s, 100,000 rows)",
             "security": [{"bearer": []}],

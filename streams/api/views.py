@@ -25,6 +25,7 @@ from streams.api.ingest import Ingest
 from streams.api.responses import error
 from streams.errors import QueryError, TurnoutError
 from streams.events import JSON_ERRORS, pseudonym
+from streams.read import forecast
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
 from streams.store import AuditEntry, AuditError
@@ -102,6 +103,8 @@ class Views:
         router.add_get(elections + "activity", self.guard(self.activity, "read"))
         router.add_get(elections + "effect", self.guard(self.effect, "read"))
         router.add_get(elections + "electors/{elector_id}/export", self.guard(self.export, "admin"))
+        router.add_get(elections + "projection", self.guard(self.projection, "read"))
+        router.add_get(elections + "priorities", self.guard(self.priorities, "read"))
         router.add_post("/v1/sql", self.guard(self.sql, "sql"))
         router.add_get("/v1/health", self.health)
         router.add_get("/v1/openapi.json", self.openapi)
@@ -229,6 +232,22 @@ class Views:
         if found is None:
             return error(404, f"election {election_id!r}: holds nothing about this elector")
         return web.json_response(found)
+
+    async def projection(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("by", "as_of"))
+        by = q.parse_by(p["by"] or "ward")
+        as_of = parse_time("as_of", p["as_of"])
+        reader = self.runtime.reader
+        return web.json_response(await self._read(forecast.project, reader, election_id, by, as_of))
+
+    async def priorities(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("as_of", "ward"))
+        as_of = parse_time("as_of", p["as_of"])
+        reader = self.runtime.reader
+        answer = await self._read(forecast.rank, reader, election_id, as_of, p["ward"])
+        return web.json_response(answer)
 
     async def sql(self, request: web.Request) -> web.Response:
         try:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from streams.cli.personal import add_personal_data_commands
+from streams.cli.projection import add_projection_commands
 from streams.cli.pseudonyms import add_pseudonyms_command
 from streams.cli.simulate import add_simulate_command
 from streams.cli.tokens import add_token_command
@@ -335,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_command(sub, _settings, console)
     add_pseudonyms_command(sub, _settings)
     add_personal_data_commands(sub, _settings, console)
+    add_projection_commands(sub, _settings, console)
     return parser
 
 
