@@ -1,8 +1,9 @@
 """What the incremental fold keeps per elector: a few references, not their history.
 
-`Compact` holds the elector's fold so far as an interned `Frame` (shared by every elector in
-the same situation, so it costs one pointer), the instant of their latest effective fact, and
-the 8-byte hashes of every event id they have accepted, packed in one `bytes`.
+`Compact` holds the elector's fold so far as an interned `Situation` (a `Frame` and the state
+it gives, shared by every elector in the same situation, so it costs one pointer), the instant
+of their latest effective fact, and the 8-byte hashes of every event id they have accepted,
+packed in one `bytes`.
 
 The hashes answer "is this event new?" one way only. A miss is exact: an id whose hash is not
 there was never accepted. A hit only means "maybe a duplicate": the event takes the slow path,
@@ -15,11 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from hashlib import blake2b
+from operator import attrgetter
 
-from streams.fold.rules import EMPTY_FRAME, ElectorState, Fact, Folding, Frame
+import msgspec
+
+from streams.fold.rules import EMPTY_FRAME, Cell, ElectorState, Fact, Folding, Frame
 
 ID_BYTES = 8
 RETRACTED = "event.retracted"
+# The fields of a Fact that `Folding.apply` reads; the others are event_id, at and target.
+STEP_FIELDS = ("type", "ward", "district", "age_band", "outcome", "intention", "likelihood")
+_step_fields = attrgetter(*STEP_FIELDS)
 
 
 def id_hash(event_id: str) -> bytes:
@@ -47,50 +54,86 @@ def maybe_has(packed: bytes, hashed: bytes) -> bool:
     return False
 
 
-class Compact:
-    """One entity's incremental state; an election-level entity only uses `ids`."""
+class Situation:
+    """An interned frame and the state it gives: one object shared by every elector in it."""
 
-    __slots__ = ("frame", "ids", "newest")
+    __slots__ = ("frame", "state")
 
-    def __init__(self, frame: Frame = EMPTY_FRAME, newest: int | None = None, ids: bytes = b""):
-        self.frame = frame  # the fold after `newest` (interned: see `Frames`)
-        self.newest = newest  # `at` of the latest effective fact; None when there is none
-        self.ids = ids  # packed hashes of every accepted event id, retractions included
+    def __init__(self, frame: Frame, state: ElectorState | None) -> None:
+        self.frame = frame
+        self.state = state  # None when removed
+
+    def __repr__(self) -> str:
+        return f"Situation({self.frame!r})"
+
+
+class Compact(msgspec.Struct, gc=False, eq=False):
+    """One entity's incremental state; an election-level entity only uses `ids`.
+
+    Not tracked by the garbage collector (it cannot be part of a cycle: a `Situation` never
+    refers back), so a million of them cost the collector nothing.
+    """
+
+    situation: Situation  # the fold after `newest` (interned: see `Situations`)
+    newest: int | None = None  # `at` of the latest effective fact; None when there is none
+    ids: bytes = b""  # packed hashes of every accepted event id, retractions included
+
+    @property
+    def state(self) -> ElectorState | None:
+        """The entity's current state: None when removed or when nothing counts yet."""
+        return None if self.newest is None else self.situation.state
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Compact):
             return NotImplemented
-        return (self.frame, self.newest, unpack_ids(self.ids)) == (
-            other.frame, other.newest, unpack_ids(other.ids)
+        return (self.situation.frame, self.newest, unpack_ids(self.ids)) == (
+            other.situation.frame, other.newest, unpack_ids(other.ids)
         )  # fmt: skip
 
-    def __repr__(self) -> str:
-        return f"Compact({self.frame!r}, newest={self.newest}, ids={len(self.ids) // ID_BYTES})"
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
+class Situations:
+    """Interned situations, and the fold's steps between them.
 
+    Electors in the same situation share one `Situation`, one state and one `Cell`. A step
+    is memoised: folding a fact into a frame depends only on the frame and the fact's
+    `STEP_FIELDS` (`Folding.apply` reads no others; a retraction never takes a step), so a
+    step already seen is one dict lookup.
+    """
 
-class Frames:
-    """Interned frames and the state each gives: electors in the same situation share both."""
+    MAX_STEPS = 1 << 16  # memoised steps kept; the memo starts over when full
 
     def __init__(self) -> None:
-        self._known: dict[Frame, tuple[Frame, ElectorState | None]] = {}
+        self._known: dict[Frame, Situation] = {}
+        self._cells: dict[Cell, Cell] = {}
+        self._steps: dict[tuple[Situation, tuple[object, ...]], Situation] = {}
+        self.empty = self.intern(EMPTY_FRAME)
 
     def __len__(self) -> int:
         return len(self._known)
 
-    def intern(self, frame: Frame) -> tuple[Frame, ElectorState | None]:
-        """The canonical copy of `frame` and the state an elector in it has."""
+    def intern(self, frame: Frame) -> Situation:
+        """The one `Situation` of `frame`."""
         known = self._known.get(frame)
         if known is None:
-            known = self._known[frame] = (frame, Folding(frame).state())
+            state = Folding(frame).state()
+            if state is not None:
+                cell = self._cells.setdefault(state.cell, state.cell)
+                state = ElectorState(cell=cell, likelihood=state.likelihood)
+            known = self._known[frame] = Situation(frame, state)
         return known
 
-    def state(self, record: Compact) -> ElectorState | None:
-        """The entity's current state: None when removed or when nothing counts yet."""
-        if record.newest is None:
-            return None
-        return self.intern(record.frame)[1]
+    def step(self, situation: Situation, f: Fact) -> Situation:
+        """The situation after folding `f` (not a retraction) in `situation`."""
+        key = (situation, _step_fields(f))
+        after = self._steps.get(key)
+        if after is None:
+            folding = Folding(situation.frame)
+            folding.apply(f)
+            after = self.intern(folding.frame())
+            if len(self._steps) >= self.MAX_STEPS:
+                self._steps.clear()
+            self._steps[key] = after
+        return after
 
 
 def first_wins(facts: Iterable[Fact], known: set[str] | None = None) -> list[Fact]:

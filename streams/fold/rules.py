@@ -6,11 +6,12 @@ rules 1-8 are tested in microseconds (tests/unit/fold/test_rules.py).
 An elector's state is the fold of their *effective* facts in (occurred_at, event_id) order:
 duplicates (same event_id) are dropped when a fact is added (`state.Entity.add`), retracted
 facts are dropped when folding. Because the fold is recomputed from the whole fact list, a late
-fact gives exactly the result it would have given in order. `Projection` is that fold held
-open: `fold.incremental` continues it from a compact `Frame` when a fact is later than all
-the elector has (the fast path), and re-folds the whole history otherwise. Every change of
-state at time t moves the elector from one `Cell` to another; those moves, summed over
-electors, are the aggregates (`cells` = now, `deltas` = per instant, for `as_of` and the timeline).
+fact gives exactly the result it would have given in order. `fold.incremental` continues the
+fold from a compact `Frame` (the `Folding` at rest) when a fact is later than all the elector
+has (the fast path), with the same `Folding.apply` and `move`, and re-folds otherwise. Every
+change of state at time t moves the elector from one `Cell` to another; those moves, summed
+over electors, are the aggregates (`cells` = now, `deltas` = per instant, for `as_of` and the
+timeline).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from itertools import groupby
 import msgspec
 
 
-class Fact(msgspec.Struct, frozen=True, array_like=True):
+class Fact(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """The part of an accepted event that state depends on; stored compactly per elector."""
 
     event_id: str
@@ -41,7 +42,7 @@ class Fact(msgspec.Struct, frozen=True, array_like=True):
         return (self.at, self.event_id)
 
 
-class Cell(msgspec.Struct, frozen=True, array_like=True):
+class Cell(msgspec.Struct, frozen=True, array_like=True, cache_hash=True, gc=False):
     """The aggregate cell an elector counts in: every dimension a metric filters on."""
 
     ward: str
@@ -136,12 +137,8 @@ Move = tuple[int, Cell, int]  # (at, cell, +1 into it / -1 out of it)
 
 
 class Projection:
-    """An elector's fold so far, continued one instant at a time.
-
-    `project` runs it over a whole history; the incremental state (`fold.incremental`)
-    continues it from a stored `Frame` with an instant later than `newest`. Both run this
-    same code, so the fast path cannot drift from the full re-fold.
-    """
+    """An elector's fold so far, continued one instant at a time (`project` runs it over a
+    whole history; `replay` also returns it, so its final `Folding` can be kept as a frame)."""
 
     __slots__ = ("folding", "newest", "state")
 
@@ -162,13 +159,17 @@ class Projection:
             self.folding.apply(f)
         self.newest = at
         self.state = self.folding.state()
-        cell = self.state.cell if self.state else None
-        if cell == current:
-            return
-        if current is not None:
-            out.append((at, current, -1))
-        if cell is not None:
-            out.append((at, cell, 1))
+        move(at, current, self.state.cell if self.state else None, out)
+
+
+def move(at: int, current: Cell | None, cell: Cell | None, out: list[Move]) -> None:
+    """The moves of an elector going from `current` to `cell` at instant `at`."""
+    if cell == current:
+        return
+    if current is not None:
+        out.append((at, current, -1))
+    if cell is not None:
+        out.append((at, cell, 1))
 
 
 def instants(facts: Iterable[Fact]) -> Iterator[tuple[int, list[Fact]]]:
@@ -184,7 +185,8 @@ def history(facts: Iterable[Fact]) -> Iterator[tuple[int, ElectorState | None]]:
     event, but once registered, the register entry wins whatever comes later; `Folding`
     keeps both so that a registration arriving late still takes precedence.
     """
-    projection, ignored = Projection(), list[Move]()
+    projection = Projection()
+    ignored: list[Move] = []
     for at, group in instants(facts):
         projection.instant(group, at, ignored)
         yield at, projection.state

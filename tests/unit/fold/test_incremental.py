@@ -88,10 +88,11 @@ def test_slow_path_asks_for_history_and_changes_nothing_until_given_it(late: Fac
     history = [reg("r", 1), canvass("c", 3, "LAB"), retract("x", 2, target="v")]
     state = IncrementalState(0)
     state.load(X, history)
-    before, cells = Compact(state.entities[X].frame, 3, state.entities[X].ids), dict(state.cells)
+    held = state.entity(X)
+    before, cells = Compact(held.situation, held.newest, held.ids), dict(state.cells)
     changes = Changes()
     assert state.apply(X, [late], changes) is None, why
-    assert state.entities[X] == before and state.cells == cells and changes == Changes()
+    assert state.entity(X) == before and state.cells == cells and changes == Changes()
     accepted = state.finish(X, history, [late], changes)
     assert accepted == ([] if late.event_id == "c" else [late])
 
@@ -121,5 +122,5 @@ def test_electors_in_the_same_situation_share_one_frame():
     state = IncrementalState(0)
     for i in range(100):
         state.apply(("e", f"x{i}"), [reg(f"r{i}", 1), canvass(f"c{i}", 2, "LAB")], Changes())
-    assert len(state.frames) == 1
-    assert len({id(c.frame) for c in state.entities.values()}) == 1
+    assert len(state.situations) == 3  # nothing yet, registered, then canvassed
+    assert len({id(c.situation) for c in state.electors["e"].values()}) == 1

@@ -63,7 +63,7 @@ class Twins:
         for key, facts in self.log.items():
             loaded.load(key, facts)
             assert self.fast.state_of(key) == (fold(facts) if key[1] else None)
-            assert self.fast.entities[key] == loaded.entities[key], key
+            assert self.fast.entity(key) == loaded.entity(key), key
         assert self.fast.pending == loaded.pending
         assert self.fast.cells == loaded.cells and self.fast.deltas == loaded.deltas
 
