@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from unittest import mock
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.fold.compact import Compact, id_hash, maybe_has, pack_ids
+from streams.fold.compact import STEP_FIELDS, Compact, id_hash, maybe_has, pack_ids
 from streams.fold.incremental import HistoryMismatchError, IncrementalState
-from streams.fold.rules import Fact
+from streams.fold.rules import Fact, Folding
 from streams.fold.state import Changes
 from tests.unit.fold.facts import canvass, facts, reg, removed, retract, voted
 from tests.unit.fold.twins import Arrival, Twins
@@ -124,3 +125,20 @@ def test_electors_in_the_same_situation_share_one_frame():
         state.apply(("e", f"x{i}"), [reg(f"r{i}", 1), canvass(f"c{i}", 2, "LAB")], Changes())
     assert len(state.situations) == 3  # nothing yet, registered, then canvassed
     assert len({id(c.situation) for c in state.electors["e"].values()}) == 1
+
+
+def test_step_memo_keys_on_every_field_the_fold_reads():
+    assert set(STEP_FIELDS) | {"event_id", "at", "target"} == set(Fact.__struct_fields__)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(facts(), max_size=6), facts(), st.integers(0, 9), st.sampled_from(["e0", "zz"]))
+def test_a_fold_step_ignores_event_id_time_and_target(before, fact, at, other):
+    """What lets `Situations.step` memoise on STEP_FIELDS: nothing else changes a step."""
+    start = Folding()
+    for f in before:
+        start.apply(f)
+    one, two = Folding(start.frame()), Folding(start.frame())
+    one.apply(fact)
+    two.apply(msgspec.structs.replace(fact, event_id=other, at=at, target=other))
+    assert one.frame() == two.frame()
