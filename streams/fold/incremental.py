@@ -187,7 +187,7 @@ class IncrementalState:
             if changes is not None:
                 changes.entities[key] = None
             return
-        old_moves, before, _ = replay(history)
+        old_moves, before, _ = replay(history) if history else ([], None, None)
         new_moves, _, projection = replay(facts)
         record.situation = self.situations.intern(projection.folding.frame())
         record.newest = projection.newest
