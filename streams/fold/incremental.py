@@ -13,10 +13,10 @@ after dropping repeats within the batch, is
 Then the entity's effective facts are the old ones followed by the new ones, in fold order,
 so continuing the fold from the stored frame (the same `Folding.apply` steps and `move`s as
 `rules.Projection`) gives exactly what re-folding everything would: the same state, the same
-moves. Anything else (late, retraction, duplicate or hash collision,
-target of a pending retraction) takes the *slow path*: `apply` returns None and the caller
-fetches the entity's stored history and calls `finish`, which re-folds it and moves the
-aggregates by the difference between the old and new history's moves.
+moves. Anything else (late, retraction, duplicate or hash collision, target of a pending
+retraction) takes the *slow path*: `apply` returns None, the caller fetches the entity's
+stored history and calls `finish`, which re-folds it and moves the aggregates by the
+difference between the old and the new history's moves.
 
     accepted = state.apply(key, facts, changes)
     if accepted is None:  # after the batch's other entities, one read for all of them
