@@ -7,6 +7,7 @@ ClickHouse server come from testcontainers instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -113,7 +114,14 @@ def _containers() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def services(tmp_path_factory: pytest.TempPathFactory, infra: dict[str, str]) -> Iterator[Settings]:
     """The real broker and one worker for the whole session; stopped at the end."""
-    settings = settings_for_tests(tmp_path_factory.mktemp("turnout"), **infra)
+    with running(settings_for_tests(tmp_path_factory.mktemp("turnout"), **infra)) as settings:
+        yield settings
+
+
+@contextlib.contextmanager
+def running(settings: Settings) -> Iterator[Settings]:
+    """The local broker (unless TURNOUT_KAFKA points elsewhere), the topics and a worker for
+    `settings`, stopped when the block ends."""
     kafka = LocalKafka(settings)
     worker = LocalWorker(settings)
     try:
