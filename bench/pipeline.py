@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -56,6 +57,7 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rates", default="5000,25000",
                         help="freshness: events/s, comma-separated")  # fmt: skip
     parser.add_argument("--seconds", type=int, default=10, help="freshness: seconds per rate")
+    parser.add_argument("--keep", action="store_true", help="keep the broker's and chDB's folder")
     parser.add_argument("--skip", default="", help=f"comma-separated parts: {','.join(PARTS)}")
     args = parser.parse_args(argv)
     args.skip = {p for p in args.skip.split(",") if p}
@@ -140,6 +142,10 @@ class Run:
     def __exit__(self, *_: object) -> None:
         self.worker.stop()
         self.kafka.stop()
+        if self.args.keep:
+            print(f"kept {self.settings.home}")
+        else:
+            shutil.rmtree(self.settings.home, ignore_errors=True)  # ~1.5 GB at the defaults
 
 
 def load_average() -> str:
