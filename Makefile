@@ -33,6 +33,7 @@ bench: setup $(BENCH_STAMP)
 	$(BIN)/python bench/records.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/fold.py
+	$(BIN)/python bench/projection.py --seeds 3 --electors 30000
 
 $(BENCH_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
