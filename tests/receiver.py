@@ -19,16 +19,23 @@ class Receiver:
         self.received: list[dict[str, Any]] = []
         self.attempts: list[dict[str, Any]] = []
         self.refuse: list[int] = []  # statuses for the next requests, first first
+        self.refuse_for: dict[str, list[int]] = {}  # the same, for one election's alerts only
         self.lock = threading.Lock()
         self.url = ""
 
     def answer(self, body: dict[str, Any]) -> int:
         with self.lock:
             self.attempts.append(body)
-            status = self.refuse.pop(0) if self.refuse else 200
+            mine = self.refuse_for.get(str(body.get("election_id")), [])
+            status = mine.pop(0) if mine else self.refuse.pop(0) if self.refuse else 200
             if status == 200:
                 self.received.append(body)
             return status
+
+    def of(self, election_id: str) -> list[dict[str, Any]]:
+        """The bodies received about one election."""
+        with self.lock:
+            return [b for b in self.received if b.get("election_id") == election_id]
 
     def wait_for(
         self, test: Callable[[list[dict[str, Any]]], bool], timeout: float = 60
