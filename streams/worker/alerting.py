@@ -56,14 +56,16 @@ class Alerting:
         counts = self._moved() if elections is None else dict.fromkeys(elections, -1)
         holding = al.pipeline_behind(behind)
         instants: dict[str, datetime] = {}
-        for election_id in counts:
+        for election_id, n in counts.items():
             try:
                 found, instants[election_id] = self.refresh(election_id, now, as_of)
             except QueryError as err:  # no election.opened yet: nothing to project
                 log.debug("alerting: %s not evaluated: %s", election_id, err)
+            except Exception as err:  # this election only; tried again at the next run
+                log.warning("alerting: %s not evaluated (%s)", election_id, describe(err))
                 continue
-            holding += found
-        for election_id, n in counts.items():
+            else:
+                holding += found
             if n >= 0:
                 self.seen[election_id] = n
 
