@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from faust.types import AppT
@@ -47,18 +48,24 @@ class Alerting:
         now: float | None = None,
         elections: Sequence[str] | None = None,
         as_of: datetime | None = None,
+        counts: Mapping[str, int] | None = None,
     ) -> list[dict[str, Any]]:
-        """Refresh the elections whose events moved (or `elections`, at `as_of`), record what
-        fires or resolves, and return the webhook payloads of those changes."""
+        """Refresh the elections whose events moved (`counts`, from `moved`; or `elections` at
+        `as_of`), record what fires or resolves, then the snapshots, and return the webhook
+        payloads of the changes. Recorded before announced: a failed write announces nothing,
+        and the same elections are evaluated again at the next run."""
         now = time.time() if now is None else now
         if self.active is None:
             self.active = self._load()
-        counts = self._moved() if elections is None else dict.fromkeys(elections, -1)
+        if counts is None:
+            counts = self.moved() if elections is None else dict.fromkeys(elections, -1)
         holding = al.pipeline_behind(behind)
         instants: dict[str, datetime] = {}
+        snapshots: list[tuple[str, list[dict[str, Any]]]] = []
+        done: dict[str, int] = {}
         for election_id, n in counts.items():
             try:
-                found, instants[election_id] = self.refresh(election_id, now, as_of)
+                found, instants[election_id], tables = self.refresh(election_id, now, as_of)
             except QueryError as err:  # no election.opened yet: nothing to project
                 log.debug("alerting: %s not evaluated: %s", election_id, err)
             except Exception as err:  # this election only; tried again at the next run
@@ -66,8 +73,8 @@ class Alerting:
                 continue
             else:
                 holding += found
-            if n >= 0:
-                self.seen[election_id] = n
+                snapshots += tables
+            done[election_id] = n
 
         def evaluated(key: al.Key) -> bool:
             rule, election_id, _ = key
@@ -75,13 +82,19 @@ class Alerting:
 
         changes = al.changes(self.active, holding, evaluated)
         self._record(changes, now, instants)
+        for table, rows in snapshots:  # after the alerts: a snapshot's as_of says they are in
+            try:
+                self.snapshots.append(table, rows)
+            except Exception as err:
+                log.warning("alerting: %s snapshot not written (%s)", table, describe(err))
+        self.seen.update({e: n for e, n in done.items() if n >= 0})
         return [self._payload(c, now, instants) for c in changes]
 
     def refresh(
         self, election_id: str, now: float, as_of: datetime | None = None
-    ) -> tuple[list[al.Condition], datetime]:
-        """Project one election at `as_of` (default: its newest vote), append the snapshots,
-        and return the conditions that hold there and the instant."""
+    ) -> tuple[list[al.Condition], datetime, list[tuple[str, list[dict[str, Any]]]]]:
+        """Project one election at `as_of` (default: its newest vote): the conditions that
+        hold there, the instant, and the snapshot rows to append (per table)."""
         reader = self.reader
         election = reader.require_election(election_id)
         day = forecast.polling_day(reader, election)
@@ -93,19 +106,22 @@ class Alerting:
         common = {"election_id": election_id, "computed_at": round(now * 1_000_000),
                   "as_of": _us(at)}  # fmt: skip
         remaining = {r["ward"]: r["knockup_remaining"] for r in gap_now}
-        self.snapshots.append("projections", [
+        wards = [
             {**common, **row, "our_party": election.our_party, "polls_open": _us(day.opens_at),
              "polls_close": _us(day.closes_at),
              "knockup_remaining": remaining.get(row["ward"], 0)}
             for row in projection["rows"]
-        ])  # fmt: skip
-        self.snapshots.append("priorities", [{**common, **row} for row in ranking["rows"]])
+        ]  # fmt: skip
+        districts = [{**common, **row} for row in ranking["rows"]]
         found = al.projected_gap_negative(election_id, projection["rows"])
         found += al.knockup_stalled(election_id, gap_now, gap_before, day.opens_at,
                                     day.closes_at, at)  # fmt: skip
-        return found, at
+        return found, at, [("projections", wards), ("priorities", districts)]
 
-    def _moved(self) -> dict[str, int]:
+    def moved(self) -> dict[str, int]:
+        """Events stored per election, for those that moved since they were last evaluated.
+        Taken while no batch is being written (the task holds the batch lock), so every
+        event counted has its aggregates in place."""
         rows = self.reader.rows(al.elections_query())
         counts = {r["election_id"]: int(r["events"]) for r in rows}
         return {e: n for e, n in sorted(counts.items()) if self.seen.get(e) != n}
@@ -166,7 +182,10 @@ def register_alerting(app: AppT, runtime: Runtime) -> Alerting:
         behind = runtime.freshness.behind(lag, time.time())
         loop = asyncio.get_running_loop()
         try:
-            payloads = await loop.run_in_executor(runtime.reads, alerting.evaluate, behind)
+            async with runtime.batch_lock:  # no batch half-written while the counts are taken
+                counts = await loop.run_in_executor(runtime.reads, alerting.moved)
+            evaluate = partial(alerting.evaluate, behind, counts=counts)
+            payloads = await loop.run_in_executor(runtime.reads, evaluate)
         except Exception as err:
             log.warning("alerting: evaluation failed (%s); retrying at the next run", describe(err))
             return
