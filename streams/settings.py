@@ -167,6 +167,21 @@ class Settings:
         default=30.0,
         metadata=_env("TURNOUT_DLQ_RETENTION_DAYS", "Days turnout.events.dlq keeps a dead letter."),
     )
+    alert_webhook: str | None = field(
+        default=None,
+        repr=False,  # a webhook URL often carries its secret (Slack, Teams): never logged
+        metadata=_env(
+            "TURNOUT_ALERT_WEBHOOK",
+            "URL the worker POSTs alerts to as JSON (docs/alerts.md); unset = none posted.",
+        ),
+    )
+    alert_interval: float = field(
+        default=60.0,
+        metadata=_env(
+            "TURNOUT_ALERT_INTERVAL",
+            "Seconds between the worker's projection refreshes and alert evaluations.",
+        ),
+    )
     test_hooks: bool = field(
         default=False,
         metadata=_env("TURNOUT_TEST_HOOKS", "Serve /v1/_test/* fault injection (tests only)."),
@@ -213,6 +228,12 @@ class Settings:
         if self.partitions < 1:
             raise ConfigError("TURNOUT_PARTITIONS: must be a positive integer")
         _validate_kafka(self)
+        if self.alert_webhook and urlparse(self.alert_webhook).scheme not in ("http", "https"):
+            raise ConfigError(
+                "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"
+            )
+        if self.alert_interval <= 0:
+            raise ConfigError("TURNOUT_ALERT_INTERVAL: must be a positive number of seconds")
         if self.dlq_retention_days <= 0:
             raise ConfigError("TURNOUT_DLQ_RETENTION_DAYS: must be a positive number of days")
 

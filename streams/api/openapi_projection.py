@@ -1,10 +1,11 @@
-"""The OpenAPI description of GET /v1/elections/{id}/projection and /priorities, merged into
-the document by `openapi.py` (kept apart so the projection's contract lives in one place)."""
+"""The OpenAPI description of GET /v1/elections/{id}/projection, /priorities and /alerts, merged
+into the document by `openapi.py` (kept apart so the projection's contract lives in one place)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from streams.read import alerts as al
 from streams.read import queries as q
 
 REF = "#/components/schemas/{name}"
@@ -115,6 +116,36 @@ def projection_schemas() -> dict[str, Any]:
                 "rows": {"type": "array", "items": ref("PriorityRow")},
             }
         ),
+        **alert_schemas(),
+    }
+
+
+def alert_schemas() -> dict[str, Any]:
+    time_or_null = {**TIME, "type": ["string", "null"]}
+    return {
+        "AlertRow": closed(
+            {
+                "rule": {"enum": list(al.RULES)},
+                "title": STR,
+                "ward": {"type": ["string", "null"], "description": "null: the whole pipeline"},
+                "since": {**TIME, "description": "when the alert fired (the worker's clock)"},
+                "as_of": {**time_or_null, "description": "the election's instant it held at"},
+                "value": {
+                    **NUMBER,
+                    "description": "projected gap (pts), fall in knock-up "
+                    "remaining over 30 min (<= 0), or freshness (s)",
+                },
+                "summary": STR,
+            }
+        ),
+        "Alerts": closed(
+            {
+                "election_id": STR,
+                "evaluated_at": {**time_or_null, "description": "the newest evaluation"},
+                "as_of": {**time_or_null, "description": "the instant it projected"},
+                "rows": {"type": "array", "items": ref("AlertRow")},
+            }
+        ),
     }
 
 
@@ -157,5 +188,9 @@ def projection_paths() -> dict[str, Any]:
             "Priorities",
             as_of,
             _param("ward", STR, "only this ward's districts"),
+        ),
+        e + "alerts": _get(
+            "Active alerts of the election and of the pipeline, as the worker last evaluated them",
+            "Alerts",
         ),
     }

@@ -105,6 +105,7 @@ class Views:
         router.add_get(elections + "electors/{elector_id}/export", self.guard(self.export, "admin"))
         router.add_get(elections + "projection", self.guard(self.projection, "read"))
         router.add_get(elections + "priorities", self.guard(self.priorities, "read"))
+        router.add_get(elections + "alerts", self.guard(self.alerts, "read"))
         router.add_post("/v1/sql", self.guard(self.sql, "sql"))
         router.add_get("/v1/health", self.health)
         router.add_get("/v1/openapi.json", self.openapi)
@@ -248,6 +249,12 @@ class Views:
         reader = self.runtime.reader
         answer = await self._read(forecast.rank, reader, election_id, as_of, p["ward"])
         return web.json_response(answer)
+
+    async def alerts(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        query_params(request, ())
+        reader = self.runtime.reader
+        return web.json_response(await self._read(forecast.active_alerts, reader, election_id))
 
     async def sql(self, request: web.Request) -> web.Response:
         try:

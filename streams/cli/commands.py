@@ -278,6 +278,9 @@ def cmd_dashboards(args: argparse.Namespace) -> None:
     if args.action == "build":
         for path in dashboards.build(Path(args.out) if args.out else None):
             console.print(f"wrote {path}")
+        console.print(
+            f"wrote {dashboards.build_rules(Path(args.out) / 'alerting' if args.out else None)}"
+        )
         return
     if not args.grafana_url:
         raise TurnoutError("dashboards push: give --grafana-url (Grafana's base URL)")

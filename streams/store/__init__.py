@@ -30,6 +30,7 @@ from streams.store.rows import (
     to_us,
 )
 from streams.store.sink import RAW_TIMES, Sink, SinkBatch, time_settings
+from streams.store.snapshots import SNAPSHOT_TABLES, Snapshots
 
 __all__ = [
     "AUDIT_LIMIT",
@@ -41,6 +42,7 @@ __all__ = [
     "ELECTOR_COLUMNS",
     "EVENT_COLUMNS",
     "RAW_TIMES",
+    "SNAPSHOT_TABLES",
     "AuditEntry",
     "AuditError",
     "AuditLog",
@@ -48,6 +50,7 @@ __all__ = [
     "Sink",
     "SinkBatch",
     "SinkDataError",
+    "Snapshots",
     "cell_of",
     "cell_row",
     "cell_values",

@@ -20,7 +20,15 @@ from streams.events import rejected_type
 from streams.kafka_config import aiokafka_kwargs
 from streams.read import Reader
 from streams.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
-from streams.store import AuditLog, Sink, connect, connect_parser, connect_sql, migrate
+from streams.store import (
+    AuditLog,
+    Sink,
+    Snapshots,
+    connect,
+    connect_parser,
+    connect_sql,
+    migrate,
+)
 from streams.worker.projector import Projector
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,7 @@ class Runtime:
             log.info("ClickHouse migrations applied: %s", ", ".join(applied))
         self.sink = Sink(writer)
         self.audit = AuditLog(connect(settings), self.sink.insert_settings)
+        self.snapshots = Snapshots(connect(settings), self.sink.insert_settings)
         parser = None if settings.embedded_clickhouse else connect_parser
         self.reader = Reader(connect(settings), lambda: connect_sql(settings), parser)
         self.tokens = Tokens(server_tokens(settings))

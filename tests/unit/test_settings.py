@@ -42,6 +42,9 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_KAFKA_MIN_INSYNC_REPLICAS", "1", "kafka_min_insync_replicas", 1),
     ("TURNOUT_DLQ_RETENTION_DAYS", "7.5", "dlq_retention_days", 7.5),
     ("TURNOUT_PSEUDONYM_KEY", "k3y-k3y", "pseudonym_key", "k3y-k3y"),
+    ("TURNOUT_ALERT_WEBHOOK", "https://hooks.example.org/t/abc", "alert_webhook",
+     "https://hooks.example.org/t/abc"),
+    ("TURNOUT_ALERT_INTERVAL", "15", "alert_interval", 15.0),
 ]  # fmt: skip
 # Variables that only make sense with others: the rest of a working combination.
 SASL = {
@@ -124,8 +127,16 @@ def test_settings_survive_to_env_and_back():
     ("TURNOUT_CLICKHOUSE_SQL_URL", "chdb:/tmp/x",
      "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, the read-only user "
      "of infra/clickhouse/analyst-readonly.sql"),
+    ("TURNOUT_ALERT_WEBHOOK", "hooks.example.org/t",
+     "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"),
+    ("TURNOUT_ALERT_INTERVAL", "0", "TURNOUT_ALERT_INTERVAL: must be a positive number of seconds"),
 ])  # fmt: skip
 def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, message: str):
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({env: raw})
     assert str(refused.value) == message
+
+
+def test_the_alert_webhook_is_never_in_a_repr():
+    settings = Settings.from_env({"TURNOUT_ALERT_WEBHOOK": "https://hooks.example.org/s3cret"})
+    assert "s3cret" not in repr(settings)
