@@ -17,8 +17,9 @@ from faust.types import TP
 
 from streams import metrics
 from streams.api import MAX_BYTES, Admin, Views
+from streams.kafka_config import check_connection, faust_credentials
 from streams.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
-from streams.worker import Replay, Runtime, register_agents
+from streams.worker import Replay, Runtime, register_agents, register_alerting
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> TurnoutApp:
     app = TurnoutApp(
         CONSUMER_GROUP,
         broker=broker_urls(settings.bootstrap_servers),
+        broker_credentials=faust_credentials(settings),  # TLS/SASL for its consumer and producer
         store="memory://",
         datadir=str(settings.home / "faust"),
         autodiscover=False,
@@ -72,6 +74,7 @@ def create_app(settings: Settings) -> TurnoutApp:
     )
     runtime = app.runtime = Runtime(settings, app)
     register_agents(app, runtime)
+    register_alerting(app, runtime)
 
     @app.on_partitions_revoked.connect  # type: ignore[misc,arg-type]
     async def _revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
@@ -84,6 +87,7 @@ def create_app(settings: Settings) -> TurnoutApp:
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     """Run the worker in the foreground until SIGINT/SIGTERM."""
+    check_connection(settings)  # refused credentials or an untrusted CA: say which setting
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

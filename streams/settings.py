@@ -19,6 +19,9 @@ EVENTS_TOPIC = "turnout.events"
 DLQ_TOPIC = "turnout.events.dlq"
 CONSUMER_GROUP = "turnout"  # the Faust app id: the workers' consumer group
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
 
 def _env(name: str, doc: str) -> dict[str, str]:
     return {"env": name, "doc": doc}
@@ -37,6 +40,13 @@ class Settings:
         metadata=_env(
             "TURNOUT_CLICKHOUSE_URL",
             "ClickHouse server http(s)://user:password@host:port/database; unset = embedded chDB.",
+        ),
+    )
+    clickhouse_sql_url: str | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_CLICKHOUSE_SQL_URL",
+            "Server mode: the read-only user /v1/sql connects as; unset = TURNOUT_CLICKHOUSE_URL.",
         ),
     )
     api: str = field(
@@ -92,6 +102,86 @@ class Settings:
         default=None,
         metadata=_env("TURNOUT_PROMETHEUS_URL", "Prometheus that scrapes the worker (push)."),
     )
+    kafka_security_protocol: str = field(
+        default="PLAINTEXT",
+        metadata=_env(
+            "TURNOUT_KAFKA_SECURITY_PROTOCOL",
+            "How every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.",
+        ),
+    )
+    kafka_sasl_mechanism: str | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_KAFKA_SASL_MECHANISM",
+            "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (required with SASL_*).",
+        ),
+    )
+    kafka_sasl_username: str | None = field(
+        default=None, metadata=_env("TURNOUT_KAFKA_SASL_USERNAME", "SASL user name.")
+    )
+    kafka_sasl_password: str | None = field(
+        default=None,
+        repr=False,  # a secret: never in a repr, a log line or an error
+        metadata=_env("TURNOUT_KAFKA_SASL_PASSWORD", "SASL password (a secret)."),
+    )
+    pseudonym_key: str | None = field(
+        default=None,
+        repr=False,  # a secret: never in a repr, a log line or an error
+        metadata=_env(
+            "TURNOUT_PSEUDONYM_KEY",
+            "Key of the HMAC applied to elector ids at ingest (a secret); unset = ids as sent.",
+        ),
+    )
+    kafka_ssl_cafile: Path | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_KAFKA_SSL_CAFILE",
+            "PEM file of the CA(s) that signed the brokers' certificates; unset = system CAs.",
+        ),
+    )
+    kafka_ssl_certfile: Path | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_KAFKA_SSL_CERTFILE", "PEM client certificate, for brokers that require one."
+        ),
+    )
+    kafka_ssl_keyfile: Path | None = field(
+        default=None,
+        metadata=_env("TURNOUT_KAFKA_SSL_KEYFILE", "PEM private key of the client certificate."),
+    )
+    kafka_replication_factor: int | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_KAFKA_REPLICATION_FACTOR",
+            "Replicas of each Turnout topic when created; unset = 1 locally, 3 with TURNOUT_KAFKA.",
+        ),
+    )
+    kafka_min_insync_replicas: int | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_KAFKA_MIN_INSYNC_REPLICAS",
+            "min.insync.replicas of Turnout's topics; unset = 1 locally, 2 with TURNOUT_KAFKA.",
+        ),
+    )
+    dlq_retention_days: float = field(
+        default=30.0,
+        metadata=_env("TURNOUT_DLQ_RETENTION_DAYS", "Days turnout.events.dlq keeps a dead letter."),
+    )
+    alert_webhook: str | None = field(
+        default=None,
+        repr=False,  # a webhook URL often carries its secret (Slack, Teams): never logged
+        metadata=_env(
+            "TURNOUT_ALERT_WEBHOOK",
+            "URL the worker POSTs alerts to as JSON (docs/alerts.md); unset = none posted.",
+        ),
+    )
+    alert_interval: float = field(
+        default=60.0,
+        metadata=_env(
+            "TURNOUT_ALERT_INTERVAL",
+            "Seconds between the worker's projection refreshes and alert evaluations.",
+        ),
+    )
     test_hooks: bool = field(
         default=False,
         metadata=_env("TURNOUT_TEST_HOOKS", "Serve /v1/_test/* fault injection (tests only)."),
@@ -105,7 +195,7 @@ class Settings:
             raw = env.get(f.metadata["env"])
             if raw is None or raw == "":
                 continue
-            values[f.name] = _convert(f.metadata["env"], raw, f.default)
+            values[f.name] = _convert(f.metadata["env"], raw, f.default, str(f.type))
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
         return settings
@@ -127,8 +217,25 @@ class Settings:
                     f"TURNOUT_CLICKHOUSE_URL: scheme {scheme!r} is not supported; "
                     "use http(s)://user:password@host:port/database, or unset it for embedded chDB"
                 )
+        if self.clickhouse_sql_url and urlparse(self.clickhouse_sql_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise ConfigError(
+                "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, "
+                "the read-only user of infra/clickhouse/analyst-readonly.sql"
+            )
         if self.partitions < 1:
             raise ConfigError("TURNOUT_PARTITIONS: must be a positive integer")
+        _validate_kafka(self)
+        if self.alert_webhook and urlparse(self.alert_webhook).scheme not in ("http", "https"):
+            raise ConfigError(
+                "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"
+            )
+        if self.alert_interval <= 0:
+            raise ConfigError("TURNOUT_ALERT_INTERVAL: must be a positive number of seconds")
+        if self.dlq_retention_days <= 0:
+            raise ConfigError("TURNOUT_DLQ_RETENTION_DAYS: must be a positive number of days")
 
     @property
     def bootstrap_servers(self) -> str:
@@ -138,6 +245,28 @@ class Settings:
     def local_kafka(self) -> bool:
         """True when Turnout runs its own broker (TURNOUT_KAFKA unset)."""
         return not self.kafka
+
+    @property
+    def replication_factor(self) -> int:
+        """Replicas per partition of Turnout's topics: 1 on the local broker, else 3."""
+        if self.kafka_replication_factor is not None:
+            return self.kafka_replication_factor
+        return 1 if self.local_kafka else 3
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """Replicas that must have a record before an acks=all write succeeds."""
+        if self.kafka_min_insync_replicas is not None:
+            return self.kafka_min_insync_replicas
+        return 1 if self.local_kafka else min(2, self.replication_factor)
+
+    @property
+    def kafka_sasl(self) -> bool:
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    @property
+    def kafka_tls(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
 
     @property
     def embedded_clickhouse(self) -> bool:
@@ -157,10 +286,10 @@ class Settings:
         return parsed.hostname or "127.0.0.1", parsed.port or 6066
 
 
-def _convert(env: str, raw: str, default: object) -> object:
+def _convert(env: str, raw: str, default: object, type_: str) -> object:
     if isinstance(default, bool):
         return raw.lower() in ("1", "true", "yes")
-    if isinstance(default, int):
+    if isinstance(default, int) or type_ == "int | None":
         try:
             return int(raw)
         except ValueError:
@@ -170,9 +299,70 @@ def _convert(env: str, raw: str, default: object) -> object:
             return float(raw)
         except ValueError:
             raise ConfigError(f"{env}: {raw!r} is not a number") from None
-    if isinstance(default, Path):
+    if isinstance(default, Path) or type_ == "Path | None":
         return Path(raw)
     return raw
+
+
+def _validate_kafka(settings: Settings) -> None:
+    """Kafka security and topic settings that cannot work together; the error names the fix."""
+    protocol, mechanism = settings.kafka_security_protocol, settings.kafka_sasl_mechanism
+    if protocol not in SECURITY_PROTOCOLS:
+        raise ConfigError(
+            f"TURNOUT_KAFKA_SECURITY_PROTOCOL: {protocol!r} is not one of "
+            f"{', '.join(SECURITY_PROTOCOLS)}"
+        )
+    if settings.kafka_sasl:
+        if mechanism not in SASL_MECHANISMS:
+            raise ConfigError(
+                f"TURNOUT_KAFKA_SASL_MECHANISM: {protocol} needs one of "
+                f"{', '.join(SASL_MECHANISMS)} (got {mechanism!r}); your Kafka provider names it"
+            )
+        if not settings.kafka_sasl_username or not settings.kafka_sasl_password:
+            raise ConfigError(
+                f"TURNOUT_KAFKA_SASL_USERNAME and TURNOUT_KAFKA_SASL_PASSWORD: both are "
+                f"required with TURNOUT_KAFKA_SECURITY_PROTOCOL={protocol}"
+            )
+    elif mechanism or settings.kafka_sasl_username or settings.kafka_sasl_password:
+        raise ConfigError(
+            "TURNOUT_KAFKA_SASL_*: set but TURNOUT_KAFKA_SECURITY_PROTOCOL is "
+            f"{protocol}; set it to SASL_SSL (or SASL_PLAINTEXT), or unset the SASL variables"
+        )
+    _validate_tls_files(settings)
+    _validate_replicas(settings)
+
+
+def _validate_tls_files(settings: Settings) -> None:
+    files = {
+        "TURNOUT_KAFKA_SSL_CAFILE": settings.kafka_ssl_cafile,
+        "TURNOUT_KAFKA_SSL_CERTFILE": settings.kafka_ssl_certfile,
+        "TURNOUT_KAFKA_SSL_KEYFILE": settings.kafka_ssl_keyfile,
+    }
+    given = {env: path for env, path in files.items() if path is not None}
+    if given and not settings.kafka_tls:
+        raise ConfigError(
+            f"{', '.join(given)}: TLS files are set but TURNOUT_KAFKA_SECURITY_PROTOCOL is "
+            f"{settings.kafka_security_protocol}; set it to SSL or SASL_SSL, or unset them"
+        )
+    if (settings.kafka_ssl_certfile is None) != (settings.kafka_ssl_keyfile is None):
+        raise ConfigError(
+            "TURNOUT_KAFKA_SSL_CERTFILE and TURNOUT_KAFKA_SSL_KEYFILE: a client certificate "
+            "needs both; set both or neither"
+        )
+    for env, path in given.items():
+        if not path.is_file():
+            raise ConfigError(f"{env}: {path} is not a readable file; fix the path")
+
+
+def _validate_replicas(settings: Settings) -> None:
+    rf, isr = settings.replication_factor, settings.min_insync_replicas
+    if rf < 1:
+        raise ConfigError("TURNOUT_KAFKA_REPLICATION_FACTOR: must be a positive integer")
+    if not 1 <= isr <= rf:
+        raise ConfigError(
+            f"TURNOUT_KAFKA_MIN_INSYNC_REPLICAS: {isr} must be between 1 and the replication "
+            f"factor ({rf}); lower it or raise TURNOUT_KAFKA_REPLICATION_FACTOR"
+        )
 
 
 def new_token() -> str:

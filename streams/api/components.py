@@ -19,6 +19,9 @@ STR = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
 _RATE = {"type": ["number", "null"], "description": "a fraction from 0 to 1; null when undefined"}
 NUMBER_OR_NULL = {"type": ["number", "null"]}
+# The demo's election (`turnout demo`, the simulator's default): a fuzzer given this example
+# reaches the endpoints' logic instead of answering 404 for random slugs.
+EXAMPLE_ELECTION = "2026-05-07-exampleton"
 
 
 def ref(name: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from streams.api.access import authorize
 from streams.api.responses import error
 from streams.auth import Principal, Tokens
 from streams.errors import EventRejected
-from streams.events import RECORD_EVENTS, SOURCE_HEADER, partition_for
+from streams.events import JSON_ERRORS, SOURCE_HEADER, pack, partition_for
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 TOO_LARGE = f"body larger than {MAX_BYTES} bytes; split it into smaller requests"
-# What msgspec raises for text it cannot read: malformed JSON, or JSON nested deeper than it
-# recurses (a RecursionError, which would otherwise be a 500)
-UNREADABLE = (msgspec.DecodeError, RecursionError)
 
 
 @dataclass
@@ -44,31 +41,48 @@ class Parsed:
     items: list[Any]  # decoded JSON values, or bytes for an NDJSON line that is not JSON
 
 
-def parse_body(body: bytes, content_type: str) -> Parsed:
-    """A JSON array, or NDJSON (one event per line). Raises ValueError for a malformed body."""
+class TooManyEventsError(ValueError):
+    """More events than a request may carry (counted before any event is decoded)."""
+
+
+_top_level = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, Any])
+
+
+def parse_body(body: bytes, content_type: str, max_events: int = MAX_EVENTS) -> Parsed:
+    """A JSON array, or NDJSON (one event per line). Raises ValueError for a malformed body
+    and TooManyEventsError, before decoding any event, for more than `max_events`."""
     ndjson = "ndjson" in content_type or "jsonl" in content_type
     if not ndjson:
         try:
-            value = msgspec.json.decode(body)
-        except UNREADABLE as err:
+            value = _top_level.decode(body)  # an array stays raw: counted before decoding
+        except msgspec.ValidationError:
+            raise ValueError("body must be a JSON array of events, or NDJSON") from None
+        except JSON_ERRORS as err:
             if not _looks_like_ndjson(body):
                 raise ValueError(f"body is not valid JSON: {err}") from None
             ndjson = True  # several objects, one per line, sent without the NDJSON type
         else:
             if isinstance(value, dict):
                 return Parsed([value])
-            if not isinstance(value, list):
-                raise ValueError("body must be a JSON array of events, or NDJSON")
-            return Parsed(value)
+            _check_count(len(value), max_events)
+            try:
+                return Parsed([msgspec.json.decode(raw) for raw in value])
+            except JSON_ERRORS as err:  # a string that is not UTF-8 inside an item
+                raise ValueError(f"body is not valid JSON: {err}") from None
+    lines = [line for line in body.splitlines() if line.strip()]
+    _check_count(len(lines), max_events)
     items: list[Any] = []
-    for line in body.splitlines():
-        if not line.strip():
-            continue
+    for line in lines:
         try:
             items.append(msgspec.json.decode(line))
-        except UNREADABLE:
+        except JSON_ERRORS:
             items.append(bytes(line))
     return Parsed(items)
+
+
+def _check_count(n: int, max_events: int) -> None:
+    if n > max_events:
+        raise TooManyEventsError(f"{n} events; at most {max_events} per request")
 
 
 def _looks_like_ndjson(body: bytes) -> bool:
@@ -77,17 +91,24 @@ def _looks_like_ndjson(body: bytes) -> bool:
         return False
     try:
         return isinstance(msgspec.json.decode(lines[0]), dict)
-    except UNREADABLE:
+    except JSON_ERRORS:
         return False
 
 
 class Ingest:
     """Serves POST /v1/events."""
 
-    def __init__(self, producer: AIOKafkaProducer, tokens: Tokens, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        tokens: Tokens,
+        timeout: float = 15.0,
+        pseudonym_key: bytes | None = None,
+    ) -> None:
         self.producer = producer
         self.tokens = tokens
         self.timeout = timeout
+        self.pseudonym_key = pseudonym_key
         self._partitions: int | None = None
 
     async def partitions(self) -> int:
@@ -110,10 +131,10 @@ class Ingest:
             return error(413, TOO_LARGE)
         try:
             parsed = parse_body(body, request.content_type)
+        except TooManyEventsError as err:
+            return error(413, str(err))
         except ValueError as err:
             return error(400, str(err))
-        if len(parsed.items) > MAX_EVENTS:
-            return error(413, f"{len(parsed.items)} events; at most {MAX_EVENTS} per request")
         try:
             result = await asyncio.wait_for(self.accept(parsed.items, who), self.timeout)
         except (KafkaError, TimeoutError) as err:
@@ -154,14 +175,13 @@ class Ingest:
 
     async def _records(self, valid: list[ev.Event]) -> list[tuple[int, bytes]]:
         partitions = await self.partitions()
-        groups: dict[int, list[ev.Event]] = defaultdict(list)
+        groups: dict[int, list[bytes]] = defaultdict(list)
         for event in valid:
-            groups[partition_for(ev.partition_key(event), partitions)].append(event)
-        return [
-            (p, msgspec.json.encode(group[i : i + RECORD_EVENTS]))
-            for p, group in sorted(groups.items())
-            for i in range(0, len(group), RECORD_EVENTS)
-        ]
+            # The partition follows the id as sent, as it does for an app producing straight to
+            # Kafka with that key; what is written carries only the pseudonym.
+            partition = partition_for(ev.partition_key(event), partitions)
+            groups[partition].append(ev.encode(ev.pseudonymize(event, self.pseudonym_key)))
+        return [(p, value) for p, group in sorted(groups.items()) for value in pack(group)]
 
     async def _send(self, value: bytes, partition: int, source: str) -> asyncio.Future[Any]:
         headers = [(SOURCE_HEADER, source.encode())]

@@ -14,7 +14,8 @@ import json
 from typing import Any
 
 from streams import __version__ as version
-from streams.api.components import INT, STR, TIME, ref, schemas
+from streams.api.components import EXAMPLE_ELECTION, INT, STR, TIME, ref, schemas
+from streams.api.openapi_projection import projection_paths, projection_schemas
 from streams.read import campaign
 from streams.read import queries as q
 
@@ -24,9 +25,6 @@ def _param(name: str, schema: dict[str, Any], doc: str, where: str = "query") ->
             "description": doc}  # fmt: skip
 
 
-# The demo's election (`turnout demo`, the simulator's default): a fuzzer given this example
-# reaches the endpoints' logic instead of answering 404 for random slugs.
-EXAMPLE_ELECTION = "2026-05-07-exampleton"
 ELECTION = {
     **_param("election_id", {**STR, "minLength": 1, "maxLength": 64}, "the election's slug",
              "path"),
@@ -191,6 +189,7 @@ def paths() -> dict[str, Any]:
             "responses": {"200": {"description": "OpenAPI 3.1",
                                   "content": {_JSON: {"schema": {"type": "object"}}}}},
         }},
+        **projection_paths(),
     }  # fmt: skip
 
 
@@ -206,7 +205,7 @@ def document() -> dict[str, Any]:
         },
         "paths": paths(),
         "components": {
-            "schemas": schemas(),
+            "schemas": {**schemas(), **projection_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

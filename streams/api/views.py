@@ -23,9 +23,12 @@ from streams.api import openapi
 from streams.api.access import authorize
 from streams.api.ingest import Ingest
 from streams.api.responses import error
-from streams.errors import QueryError
+from streams.errors import QueryError, TurnoutError
+from streams.events import JSON_ERRORS, pseudonym
+from streams.read import forecast
 from streams.read import queries as q
 from streams.read.campaign import ACTIVITY_BY
+from streams.store import AuditEntry, AuditError
 from streams.worker import Runtime
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,10 @@ def iso(epoch_seconds: float | None) -> str | None:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 
+class ReadsBusyError(TurnoutError):
+    """Every read slot is taken: the request is refused, not queued without bound."""
+
+
 class Views:
     """The read endpoints, ingest, health and metrics, over the worker's runtime."""
 
@@ -80,7 +87,10 @@ class Views:
     async def ingest(self) -> Ingest:
         """The one Ingest of this worker: its partition count is looked up once."""
         if self._ingest is None:
-            self._ingest = Ingest(await self.runtime.producer(), self.runtime.tokens)
+            runtime = self.runtime
+            self._ingest = Ingest(
+                await runtime.producer(), runtime.tokens, pseudonym_key=runtime.pseudonym_key
+            )
         return self._ingest
 
     def mount(self, router: web.UrlDispatcher) -> None:
@@ -92,6 +102,10 @@ class Views:
         router.add_get(elections + "coverage", self.guard(self.coverage, "read"))
         router.add_get(elections + "activity", self.guard(self.activity, "read"))
         router.add_get(elections + "effect", self.guard(self.effect, "read"))
+        router.add_get(elections + "electors/{elector_id}/export", self.guard(self.export, "admin"))
+        router.add_get(elections + "projection", self.guard(self.projection, "read"))
+        router.add_get(elections + "priorities", self.guard(self.priorities, "read"))
+        router.add_get(elections + "alerts", self.guard(self.alerts, "read"))
         router.add_post("/v1/sql", self.guard(self.sql, "sql"))
         router.add_get("/v1/health", self.health)
         router.add_get("/v1/openapi.json", self.openapi)
@@ -104,20 +118,42 @@ class Views:
             who = authorize(self.runtime.tokens, request, scope)
             if isinstance(who, web.Response):
                 return who
+            request["principal"] = who  # for the audit trail
             try:
                 return await handler(request)
             except q.ElectionNotFound as err:
                 return error(404, str(err))
+            except ReadsBusyError as err:
+                return error(503, str(err))
             except QueryError as err:
                 return error(400, str(err))
+            except AuditError:  # the audit entry could not be written: nothing is answered
+                log.warning("%s %s: audit entry not written; refused", request.method, request.path)
+                return error(503, "the audit trail could not record this read; retry soon")
             except Exception:
                 log.exception("%s %s failed", request.method, request.path)
                 return error(500, "internal error; the worker log has the details")
 
         return guarded
 
+    async def _audit(
+        self, request: web.Request, action: str, election_id: str, params: dict[str, Any], n: int
+    ) -> None:
+        """Record a read of personal data before it is answered (AuditError if that fails)."""
+        entry = AuditEntry(
+            token_name=request["principal"].name, action=action, endpoint=request.path,
+            election_id=election_id, parameters={k: v for k, v in params.items() if v is not None},
+            row_count=n,
+        )  # fmt: skip
+        await asyncio.to_thread(self.runtime.audit.append, entry)
+
     async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(fn, *args)
+        """Run a blocking read on the runtime's read threads, or refuse it when they are full."""
+        runtime = self.runtime
+        if runtime.read_slots.locked():
+            raise ReadsBusyError("the worker is answering as many reads as it takes; retry soon")
+        async with runtime.read_slots:
+            return await asyncio.get_running_loop().run_in_executor(runtime.reads, fn, *args)
 
     async def post_events(self, request: web.Request) -> web.Response:
         return await (await self.ingest()).post_events(request)
@@ -144,6 +180,7 @@ class Views:
         rows, truncated = await self._read(
             reader.knockup, election_id, p["ward"], p["polling_district"], limit
         )
+        await self._audit(request, "knockup", election_id, p, len(rows))
         return web.json_response(
             {"election_id": election_id, "limit": limit, "truncated": truncated, "rows": rows}
         )
@@ -182,15 +219,53 @@ class Views:
         rows, summary = await self._read(self.runtime.reader.effect, election_id, p["ward"])
         return web.json_response({"election_id": election_id, "rows": rows, "summary": summary})
 
+    async def export(self, request: web.Request) -> web.Response:
+        """Subject access: every event and the state held about one elector (admin scope)."""
+        election_id = request.match_info["election_id"]
+        elector_id = request.match_info["elector_id"]
+        query_params(request, ())
+        ids = [elector_id]
+        if self.runtime.pseudonym_key is not None:  # the register's id or the pseudonym
+            ids.append(pseudonym(self.runtime.pseudonym_key, elector_id))
+        found = await self._read(self.runtime.reader.subject, election_id, ids)
+        held = 0 if found is None else len(found["events"]) + len(found["state"])
+        await self._audit(request, "export", election_id, {"elector_id": elector_id}, held)
+        if found is None:
+            return error(404, f"election {election_id!r}: holds nothing about this elector")
+        return web.json_response(found)
+
+    async def projection(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("by", "as_of"))
+        by = q.parse_by(p["by"] or "ward")
+        as_of = parse_time("as_of", p["as_of"])
+        reader = self.runtime.reader
+        return web.json_response(await self._read(forecast.project, reader, election_id, by, as_of))
+
+    async def priorities(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        p = query_params(request, ("as_of", "ward"))
+        as_of = parse_time("as_of", p["as_of"])
+        reader = self.runtime.reader
+        answer = await self._read(forecast.rank, reader, election_id, as_of, p["ward"])
+        return web.json_response(answer)
+
+    async def alerts(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        query_params(request, ())
+        reader = self.runtime.reader
+        return web.json_response(await self._read(forecast.active_alerts, reader, election_id))
+
     async def sql(self, request: web.Request) -> web.Response:
         try:
             body = msgspec.json.decode(await request.read())
-        except msgspec.DecodeError:
+        except JSON_ERRORS:
             body = None
         text = body.get("sql") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip():
             raise QueryError('sql: send a JSON object {"sql": "SELECT ..."}')
         columns, rows = await self._read(self.runtime.reader.sql, text)
+        await self._audit(request, "sql", "", {"sql": text}, len(rows))
         return web.json_response({"columns": columns, "rows": rows})
 
     async def openapi(self, request: web.Request) -> web.Response:

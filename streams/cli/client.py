@@ -94,3 +94,13 @@ class ApiClient:
 
     def replay_status(self) -> dict[str, Any]:
         return self._request("GET", "/v1/replay")  # type: ignore[no-any-return]
+
+    def export_subject(self, election_id: str, elector_id: str) -> dict[str, Any]:
+        path = f"/v1/elections/{quote(election_id, safe='')}/electors/{quote(elector_id, safe='')}"
+        return self._request("GET", path + "/export")  # type: ignore[no-any-return]
+
+    def audit(self, election_id: str | None = None, limit: int = 1000) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if election_id:
+            params["election_id"] = election_id
+        return self._request("GET", "/v1/audit", params=params)  # type: ignore[no-any-return]

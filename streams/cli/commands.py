@@ -13,8 +13,13 @@ import msgspec
 from rich.console import Console
 from rich.markup import escape
 
+from streams.cli.personal import add_personal_data_commands
+from streams.cli.projection import add_projection_commands
+from streams.cli.pseudonyms import add_pseudonyms_command
+from streams.cli.simulate import add_simulate_command
 from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
+from streams.events import JSON_ERRORS
 from streams.settings import Settings, redact
 
 console = Console()
@@ -96,7 +101,7 @@ def read_events(paths: Sequence[str]) -> Iterator[Any]:
             if line.strip():
                 try:
                     yield msgspec.json.decode(line)
-                except msgspec.DecodeError:
+                except JSON_ERRORS:
                     yield line.decode("utf-8", "replace")
 
 
@@ -115,38 +120,6 @@ def cmd_send(args: argparse.Namespace) -> None:
         summary.print(console)
     if args.wait:
         ApiClient(settings).wait_caught_up()
-
-
-def cmd_simulate(args: argparse.Namespace) -> None:
-    from streams.cli.client import ApiClient
-    from streams.cli.sender import post_batches, produce_direct
-    from streams.sim import SimulationConfig, paced, simulate, write_ndjson, write_truth
-
-    settings = _settings()
-    config = SimulationConfig(seed=args.seed, electors=args.electors, wards=args.wards,
-                              noise=not args.no_noise)  # fmt: skip
-    with err_console.status(f"simulating {config.electors} electors in {config.wards} wards…"):
-        sim = simulate(config)
-    simulations = settings.home / "simulations"
-    truth_path = Path(args.truth or simulations / f"{config.election_id}.truth.json")
-    truth_path.parent.mkdir(parents=True, exist_ok=True)
-    write_truth(sim, truth_path)
-    console.print(
-        f"{len(sim.events)} events for {config.election_id} ({sim.malformed} malformed); "
-        f"ground truth in {truth_path}"
-    )
-    if args.out:
-        write_ndjson(sim.events, args.out)
-        console.print(f"wrote {args.out}")
-        return
-    if args.kafka:
-        produce_direct(settings, sim.events, len(sim.events), err_console)
-    else:
-        batches = paced(sim.events, args.speed)
-        summary = post_batches(ApiClient(settings), batches, len(sim.events), err_console)
-        summary.print(console)
-    if args.wait:
-        ApiClient(settings).wait_caught_up(timeout=600)
 
 
 def _query(args: argparse.Namespace, endpoint: str, **params: Any) -> dict[str, Any]:
@@ -305,6 +278,9 @@ def cmd_dashboards(args: argparse.Namespace) -> None:
     if args.action == "build":
         for path in dashboards.build(Path(args.out) if args.out else None):
             console.print(f"wrote {path}")
+        console.print(
+            f"wrote {dashboards.build_rules(Path(args.out) / 'alerting' if args.out else None)}"
+        )
         return
     if not args.grafana_url:
         raise TurnoutError("dashboards push: give --grafana-url (Grafana's base URL)")
@@ -344,21 +320,6 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--wait", action="store_true", help="wait until the worker processed them")
     send.add_argument("--kafka", action="store_true", help="produce straight to Kafka")
     send.set_defaults(fn=cmd_send)
-    sim = sub.add_parser("simulate", help="generate a realistic election and send it")
-    sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--electors", type=int, default=100_000)
-    sim.add_argument("--wards", type=int, default=20)
-    sim.add_argument(
-        "--speed", type=float, default=0.0, help="election seconds per second; 0 = no pauses"
-    )
-    sim.add_argument("--out", help="write NDJSON to this file instead of sending")
-    sim.add_argument(
-        "--truth", help="where to write the ground truth (default: under TURNOUT_HOME)"
-    )
-    sim.add_argument("--kafka", action="store_true", help="produce straight to Kafka")
-    sim.add_argument("--no-noise", action="store_true", help="no duplicates, delays or junk")
-    sim.add_argument("--wait", action="store_true", help="wait until the worker processed all")
-    sim.set_defaults(fn=cmd_simulate)
     boards = sub.add_parser("dashboards", help="Grafana dashboards: build the JSON, push it")
     boards.add_argument("action", choices=("build", "push"))
     boards.add_argument("--out", help="build: JSON folder (default: the checkout's dashboards/)")
@@ -373,8 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--wards", type=int, default=8)
     demo.add_argument("--seconds", type=float, default=90, help="wall time for polling day")
     demo.set_defaults(fn=cmd_demo)
+    add_simulate_command(sub, _settings, console, err_console)
     _add_query_commands(sub)
     add_token_command(sub, _settings, console)
+    add_pseudonyms_command(sub, _settings)
+    add_personal_data_commands(sub, _settings, console)
+    add_projection_commands(sub, _settings, console)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""`turnout demo`: a council's polling day through the real pipeline, compared to its truth."""
+"""`turnout demo`: a council's polling day through the real pipeline, compared to its truth,
+then the projection and the priorities as the committee room saw them that afternoon."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
+from datetime import time as time_of_day
 from typing import Any
 
 from rich.console import Console
@@ -16,12 +18,15 @@ from rich.text import Text
 
 from streams.cli import watch
 from streams.cli.client import ApiClient
-from streams.cli.output import fmt_cell
+from streams.cli.output import fmt_cell, fmt_time, plain
+from streams.cli.projection import interval
 from streams.cli.sender import post_batches
 from streams.settings import Settings
-from streams.sim import SimulationConfig, paced, simulate
+from streams.sim import ZONE, SimulationConfig, clock_span, paced, pacing_starts, simulate, split_at
 
 Step = Callable[[argparse.Namespace | None], None]
+PROJECTED_AT = time_of_day(16, 0)  # mid-afternoon: six hours of polling still to come
+TOP_PRIORITIES = 5
 COMPARED = ("electorate", "supporters", "opponents", "voted", "supporters_voted",
             "opponents_voted", "gap_pts")  # fmt: skip
 
@@ -40,12 +45,11 @@ def _demo(settings: Settings, console: Console, electors: int, wards: int, secon
     with console.status(f"simulating {electors} electors in {wards} wards…"):
         sim = simulate(config)
     election_id = config.election_id
-    before, polling_day = split_at_polling_day(sim.events, config.polling_date.isoformat())
+    before, polling_day = split_at(sim.events, pacing_starts(config.polling_date, ZONE))
     client = ApiClient(settings)
     console.print(f"sending {len(before)} events from the weeks before polling day…")
     summary = post_batches(client, [before], len(before), console)
-    span = _span_seconds(polling_day)
-    speed = max(span / seconds, 1.0)
+    speed = max(clock_span(polling_day) / seconds, 1.0)
     console.print(f"polling day: {len(polling_day)} events, {speed:.0f}x real time")
     sender = threading.Thread(
         target=post_batches, args=(client, paced(polling_day, speed), len(polling_day)),
@@ -62,25 +66,43 @@ def _demo(settings: Settings, console: Console, electors: int, wards: int, secon
     summary.print(console)
     rows = client.turnout_gap(election_id, by="ward,age_band")["rows"]
     console.print(comparison(rows, sim.truth))
+    for table in forecast_tables(client, election_id, config.polling_date):
+        console.print(table)
 
 
-def split_at_polling_day(events: list[Any], polling_date: str) -> tuple[list[Any], list[Any]]:
-    """Events sent before the first one that happened on polling day, and the rest."""
-    for i, item in enumerate(events):
-        at = item.get("occurred_at") if isinstance(item, dict) else None
-        if isinstance(at, str) and at.startswith(polling_date):
-            return events[:i], events[i:]
-    return events, []
+def forecast_tables(client: ApiClient, election_id: str, day: date) -> list[Table | Text]:
+    """The projection by ward (now vs projected, the gap with its 80% interval) and the top
+    priorities with their reasons, as the API answered them at PROJECTED_AT on polling day
+    (compact: they fit 80 columns)."""
+    as_of = datetime.combine(day, PROJECTED_AT, tzinfo=ZONE).isoformat()
+    projection = client.election(election_id, "projection", by="ward", as_of=as_of)
+    priorities = client.election(election_id, "priorities", as_of=as_of)
+    when = fmt_time(projection["as_of"])
+    lines = Text(f"Where to send volunteers at {when} (top {TOP_PRIORITIES}):\n", style="bold")
+    for row in priorities["rows"][:TOP_PRIORITIES]:
+        lines.append(f"{row['rank']}. {row['polling_district']} ({row['ward']}): ", style="bold")
+        lines.append(f"{row['reason']}\n", style="")
+    return [projection_summary(projection, f"Projected end of polling day, as seen at {when}"),
+            lines]  # fmt: skip
 
 
-def _span_seconds(events: list[Any]) -> float:
-    stamps = []
-    for item in events:
-        try:
-            stamps.append(datetime.fromisoformat(item["occurred_at"]).timestamp())
-        except (TypeError, KeyError, ValueError):
-            continue
-    return max(stamps) - min(stamps) if stamps else 1.0
+def projection_summary(answer: dict[str, Any], title: str) -> Table:
+    """Per ward, worst projected gap first, and the election: turnout and gap now and
+    projected for the close (80% intervals); red where the gap is projected negative."""
+    table = Table(title=title, header_style="bold")
+    for name in ("ward", "turnout", "projected (80%)", "gap", "projected gap (80%)"):
+        table.add_column(name, justify="left" if name == "ward" else "right", no_wrap=True)
+    ordered = sorted(answer["rows"], key=lambda r: (r["projected_gap_pts"] is None,
+                                                    r["projected_gap_pts"] or 0.0))  # fmt: skip
+    for row in [*ordered, answer["total"]]:
+        gap = row["projected_gap_pts"]
+        table.add_row(
+            plain(row.get("ward", "election")), fmt_cell("turnout", row["turnout"]),
+            interval(row, "turnout"), fmt_cell("gap_pts", row["gap_pts"]), interval(row, "gap_pts"),
+            style="red" if gap is not None and gap < 0 else None,
+        )  # fmt: skip
+    table.caption = f"{100 * answer['prior_share']:.0f}% of a usual day's votes cast by then"
+    return table
 
 
 def _live_view(client: ApiClient, election_id: str) -> Any:

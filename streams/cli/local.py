@@ -4,6 +4,8 @@ The broker is Apache Kafka (KRaft, one node acting as broker and controller) run
 that Maven resolves from Maven Central into the local repository (streams/cli/kafka/pom.xml pins the
 version). Both processes run detached, with pid files and logs under .turnout/, so `up` and
 `down` can be repeated safely: what already runs is reused, what is stale is cleaned up.
+Everything under TURNOUT_HOME is this user's only (folders 0700, files 0600: the broker's log
+and chDB's files hold electors and their intentions), and the processes run with umask 077.
 """
 
 from __future__ import annotations
@@ -19,19 +21,22 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import httpx
 
-from streams.errors import LocalServiceError
+from streams.errors import ConfigError, LocalServiceError
+from streams.kafka_config import check_connection, kafka_python_kwargs, topic_configs
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
+from streams.store import private_dir
 
 log = logging.getLogger(__name__)
 
 # pom.xml and configs are package data (infra/kafka links here), so `pip install .` works too.
 KAFKA_INFRA = Path(str(resources.files(__package__) / "kafka"))
+PRIVATE_UMASK = 0o077  # what the broker and the worker create is readable by this user only
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,11 @@ class Process:
         return pid
 
     def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> int:
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as out:
+        private_dir(self.pid_file.parent)
+        private_dir(self.log_file.parent)
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "ab") as out:
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -63,6 +70,7 @@ class Process:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env=env,
+                umask=PRIVATE_UMASK,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
         return proc.pid
@@ -126,11 +134,50 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-class LocalKafka:
-    """The single-node KRaft broker under <home>/kafka."""
+@dataclass(frozen=True)
+class BrokerTls:
+    """A SASL_SSL listener for the local broker in place of PLAINTEXT (the security tests use it).
 
-    def __init__(self, settings: Settings) -> None:
+    `keystore` holds the broker's PKCS#8 private key then its certificate chain, `truststore`
+    the CA, both PEM. Each of `users` (name -> password) may log in with PLAIN, SCRAM-SHA-256
+    and SCRAM-SHA-512; the SCRAM credentials are written by the broker's own storage tool.
+    """
+
+    keystore: Path
+    truststore: Path
+    users: dict[str, str]
+    broker_password: str = field(default_factory=lambda: uuid.uuid4().hex, repr=False)
+
+    def properties(self) -> str:
+        plain = " ".join(f'user_{name}="{pw}"' for name, pw in self.users.items())
+        values = {
+            "keystore": str(self.keystore), "truststore": str(self.truststore),
+            "broker_user": "broker", "broker_password": self.broker_password,
+            "plain_users": f'user_broker="{self.broker_password}" {plain}',
+        }  # fmt: skip
+        return _fill((KAFKA_INFRA / "sasl_ssl.properties").read_text(), values)
+
+    def scram_arguments(self) -> list[str]:
+        """`kafka-storage format` options that create every user for both SCRAM mechanisms."""
+        return [
+            f"--add-scram={mechanism}=[name={name},password={pw}]"
+            for name, pw in self.users.items()
+            for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
+        ]
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+class LocalKafka:
+    """The single-node KRaft broker under <home>/kafka; PLAINTEXT, or SASL_SSL given `tls`."""
+
+    def __init__(self, settings: Settings, tls: BrokerTls | None = None) -> None:
         self.settings = settings
+        self.tls = tls
         self.home = (settings.home / "kafka").resolve()
         self.process = Process("kafka", self.home / "kafka.pid", self.home / "logs" / "kafka.out")
 
@@ -149,7 +196,7 @@ class LocalKafka:
         mvn = shutil.which("mvn")
         if mvn is None:
             raise LocalServiceError("Maven (mvn) not found on PATH: install Maven to fetch Kafka")
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.home)
         argv = [
             mvn, "-q", "-B", "-f", str(KAFKA_INFRA / "pom.xml"), "dependency:build-classpath",
             f"-Dmdep.outputFile={self.classpath_file}",
@@ -177,6 +224,7 @@ class LocalKafka:
             raise LocalServiceError(
                 f"port {self.port} is taken by another process; stop it or set TURNOUT_KAFKA_PORT"
             )
+        private_dir(self.settings.home.resolve())
         classpath = self.fetch().read_text().strip()
         config = self._write_config()
         if not (self.home / "data" / "meta.properties").exists():
@@ -199,19 +247,21 @@ class LocalKafka:
         ]  # fmt: skip
 
     def _write_config(self) -> Path:
-        template = (KAFKA_INFRA / "server.properties").read_text()
         values = {
             "host": "127.0.0.1",
             "port": str(self.port),
             "controller_port": str(self.port + 1),
             "data_dir": str(self.home / "data"),
             "partitions": str(self.settings.partitions),
+            "listener": "SASL_SSL" if self.tls else "PLAINTEXT",
         }
-        for name, value in values.items():
-            template = template.replace("{" + name + "}", value)
+        config = _fill((KAFKA_INFRA / "server.properties").read_text(), values)
+        if self.tls is not None:
+            config += self.tls.properties()
         path = self.home / "server.properties"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template)
+        private_dir(path.parent)
+        path.write_text(config)
+        path.chmod(0o600)  # with TLS it holds the SASL passwords
         return path
 
     def _format(self, classpath: str, config: Path) -> None:
@@ -219,7 +269,9 @@ class LocalKafka:
         # `--cluster-id=…` in one argument: a random id may start with "-".
         argv = [*self._java(classpath), "kafka.tools.StorageTool", "format",
                 f"--cluster-id={cluster_id}", f"--config={config}"]  # fmt: skip
-        done = subprocess.run(argv, capture_output=True, text=True)
+        if self.tls is not None:
+            argv += self.tls.scram_arguments()
+        done = subprocess.run(argv, capture_output=True, text=True, umask=PRIVATE_UMASK)
         if done.returncode != 0:
             raise LocalServiceError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
 
@@ -236,7 +288,7 @@ class LocalKafka:
                 time.sleep(0.3)
                 continue
             try:
-                metadata_ready(self.settings.bootstrap_servers)
+                metadata_ready(self.settings)
                 return
             except Exception as err:  # the broker is still starting
                 last = str(err)
@@ -249,11 +301,11 @@ class LocalKafka:
         return self.process.stop()
 
 
-def metadata_ready(bootstrap: str) -> list[str]:
+def metadata_ready(settings: Settings) -> list[str]:
     """Topics of the cluster; raises unless a broker answered a metadata request."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    admin = KafkaAdminClient(**kafka_python_kwargs(settings), request_timeout_ms=3000)
     try:
         return list(admin.list_topics())
     finally:
@@ -261,21 +313,40 @@ def metadata_ready(bootstrap: str) -> list[str]:
 
 
 def create_topics(settings: Settings) -> list[str]:
-    """Create turnout.events and its dead-letter topic if missing; returns those created."""
+    """Create turnout.events and its dead-letter topic if missing, with the replication,
+    min.insync.replicas and retention of `topic_configs`; returns those created."""
     from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    check_connection(settings)  # a wrong password is named, not a 30 s "unable to bootstrap"
+    admin = KafkaAdminClient(**kafka_python_kwargs(settings))
     try:
-        existing = set(admin.list_topics())
-        wanted = [t for t in (EVENTS_TOPIC, DLQ_TOPIC) if t not in existing]
+        wanted = [t for t in (EVENTS_TOPIC, DLQ_TOPIC) if t not in set(admin.list_topics())]
         if wanted:
+            _check_replicas(settings, len(admin.describe_cluster()["brokers"]))
+            configs = topic_configs(settings)
+            new = {
+                t: {"num_partitions": settings.partitions,
+                    "replication_factor": settings.replication_factor,
+                    "configs": configs[t]}
+                for t in wanted
+            }  # fmt: skip
             with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile
-                admin.create_topics([NewTopic(t, settings.partitions, 1) for t in wanted])
+                admin.create_topics(new)
         return wanted
     finally:
         admin.close()
+
+
+def _check_replicas(settings: Settings, brokers: int) -> None:
+    """Refuse a topic the cluster cannot replicate as asked, before Kafka half-creates it."""
+    if brokers < settings.replication_factor:
+        raise ConfigError(
+            f"TURNOUT_KAFKA_REPLICATION_FACTOR: {settings.replication_factor} replicas asked but "
+            f"the cluster at {settings.bootstrap_servers} has {brokers} broker(s); lower "
+            f"TURNOUT_KAFKA_REPLICATION_FACTOR (and TURNOUT_KAFKA_MIN_INSYNC_REPLICAS) to at "
+            f"most {brokers}, or add brokers"
+        )
 
 
 class LocalWorker:

@@ -9,10 +9,17 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from streams import events as ev
 from streams.cli.client import ApiClient
+from streams.kafka_config import check_connection, kafka_python_kwargs
 from streams.settings import EVENTS_TOPIC, Settings
 
 HTTP_BATCH = 5000
@@ -51,14 +58,38 @@ def post_batches(
     summary: SendSummary | None = None,
 ) -> SendSummary:
     """POST each batch (split to HTTP_BATCH events) with a progress bar."""
+    return post_timed(client, ((None, batch) for batch in batches), total, console, summary)
+
+
+def post_timed(
+    client: ApiClient,
+    batches: Iterable[tuple[str | None, list[Any]]],
+    total: int,
+    console: Console | None = None,
+    summary: SendSummary | None = None,
+) -> SendSummary:
+    """POST each (label, batch) with a progress bar: the label (a paced send's simulated
+    clock; None keeps the last one), events sent, and how many were accepted and rejected,
+    counting on from `summary` when a first part was sent already."""
     summary = summary or SendSummary()
-    with Progress(console=console, disable=console is None, transient=True) as progress:
-        task = progress.add_task("sending", total=total)
-        for batch in batches:
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("accepted {task.fields[accepted]}  rejected {task.fields[rejected]}"),
+        TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=console, disable=console is None, transient=True) as progress:
+        task = progress.add_task(  # counting on from what `summary` already holds
+            "sending", total=summary.sent + total, completed=summary.sent,
+            accepted=summary.accepted, rejected=summary.rejected,
+        )  # fmt: skip
+        for label, batch in batches:
+            if label is not None:
+                progress.update(task, description=label)
             for i in range(0, len(batch), HTTP_BATCH):
                 chunk = batch[i : i + HTTP_BATCH]
                 summary.add(client.post_events(chunk), len(chunk))
-                progress.advance(task, len(chunk))
+                progress.update(task, advance=len(chunk), accepted=summary.accepted,
+                                rejected=summary.rejected)  # fmt: skip
     return summary
 
 
@@ -72,9 +103,8 @@ def produce_direct(
     """
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=20, retries=10
-    )
+    check_connection(settings)
+    producer = KafkaProducer(**kafka_python_kwargs(settings), acks="all", linger_ms=20, retries=10)
     n = 0
     try:
         with Progress(console=console, disable=console is None, transient=True) as progress:

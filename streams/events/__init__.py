@@ -24,16 +24,20 @@ from streams.events.models import (
     TurnoutVoted,
     event_type,
 )
+from streams.events.pseudonyms import pseudonym, pseudonymize
 from streams.events.reasons import rejected_type, rejection_reasons
 from streams.events.records import (
+    RECORD_BYTES,
     RECORD_EVENTS,
     SOURCE_HEADER,
     Record,
     decode_record,
+    pack,
     partition_for,
     record_of,
 )
 from streams.events.validation import (
+    JSON_ERRORS,
     decode,
     elector_id_of,
     encode,
@@ -49,7 +53,9 @@ __all__ = [
     "ELECTOR_EVENT_TYPES",
     "EVENT_CLASSES",
     "EVENT_TYPES",
+    "JSON_ERRORS",
     "OUTCOMES",
+    "RECORD_BYTES",
     "RECORD_EVENTS",
     "SCHEMA_VERSION",
     "SOURCE_HEADER",
@@ -70,9 +76,12 @@ __all__ = [
     "elector_id_of",
     "encode",
     "event_type",
+    "pack",
     "partition_for",
     "partition_key",
     "partition_key_of_raw",
+    "pseudonym",
+    "pseudonymize",
     "record_of",
     "rejected_type",
     "rejection_reasons",

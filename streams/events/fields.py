@@ -24,6 +24,30 @@ TIME_ZONE_EXPECT = "an IANA time zone name (e.g. Europe/London)"
 # Patterns end in `$(?!\n)`: Python's `$` also matches before a trailing newline, so "LAB\n"
 # would pass `^[A-Z]{2,6}$`; the lookahead is also valid in JSON Schema (ECMA 262) regexes.
 Id = Annotated[str, Meta(min_length=1, max_length=64, description="Opaque id, 1-64 characters.")]
+# An elector is known only by a pseudonym: printable, trimmed, and nothing that identifies a
+# person by itself (no spaces, so no names; no "@", so no e-mail addresses; not ten or more
+# digits alone, which is what a phone number looks like). docs/personal-data.md.
+ELECTOR_ID_PATTERN = r"^(?![0-9]{10,}$)[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$(?!\n)"
+ElectorId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=ELECTOR_ID_PATTERN,
+        description=(
+            "A pseudonymous elector id: 1-64 letters, digits and . _ : / -, starting with a "
+            "letter or digit; no spaces, no e-mail addresses, not ten or more digits alone."
+        ),
+        extra={
+            "expect": "a pseudonymous id: 1-64 letters, digits and . _ : / - starting with a "
+            "letter or digit (no spaces or @, not a phone number; e.g. E-1042 or a hash)",
+            # The value is not repeated: it may be a name, an e-mail address or a number.
+            "problem": "not a pseudonymous id (the value is not repeated: it may be personal "
+            "data); use 1-64 letters, digits and . _ : / - starting with a letter or digit, "
+            "no spaces or @, not a phone number (e.g. E-1042 or a keyed hash)",
+        },
+    ),
+]
 Code = Annotated[str, Meta(min_length=1, max_length=64, description="A code, 1-64 characters.")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
@@ -87,12 +111,17 @@ VoteMethod = Literal["in_person", "postal", "proxy"]
 SessionKind = Literal["canvass", "campaign_day", "knock_up"]
 Likelihood = Annotated[int, Meta(ge=0, le=10, description="How likely to vote, 0-10.")]
 Count = Annotated[int, Meta(ge=0, le=UINT32_MAX)]
+MAX_PARTIES = 100  # a ward's ballot never lists more; bounds result.declared's size
 Votes = Annotated[
     dict[PartyCode, Count],
-    Meta(extra={"expect": 'an object of party code to vote count (e.g. {"LAB": 1204})'}),
+    Meta(
+        max_length=MAX_PARTIES,
+        extra={"expect": 'an object of party code to vote count (e.g. {"LAB": 1204})'},
+    ),
 ]
 Elected = Annotated[
-    list[PartyCode], Meta(extra={"expect": 'an array of party codes (e.g. ["LAB"])'})
+    list[PartyCode],
+    Meta(max_length=MAX_PARTIES, extra={"expect": 'an array of party codes (e.g. ["LAB"])'}),
 ]
 
 

@@ -18,6 +18,7 @@ from streams.events.fields import (
     Code,
     Count,
     Elected,
+    ElectorId,
     Id,
     Intention,
     Likelihood,
@@ -83,7 +84,7 @@ class ElectionOpened(EventBase, frozen=True, kw_only=True, tag="election.opened"
 class ElectorRegistered(EventBase, frozen=True, kw_only=True, tag="elector.registered"):
     """An elector is on the register, in a ward and polling district, with an age band."""
 
-    elector_id: Id
+    elector_id: ElectorId
     ward: Code
     polling_district: Code
     age_band: AgeBand
@@ -92,13 +93,13 @@ class ElectorRegistered(EventBase, frozen=True, kw_only=True, tag="elector.regis
 class ElectorRemoved(EventBase, frozen=True, kw_only=True, tag="elector.removed"):
     """An elector is taken off the register."""
 
-    elector_id: Id
+    elector_id: ElectorId
 
 
 class CanvassRecorded(EventBase, frozen=True, kw_only=True, tag="canvass.recorded"):
     """A canvasser called on an elector; `intention` is given iff the outcome is "contacted"."""
 
-    elector_id: Id
+    elector_id: ElectorId
     ward: Code
     canvasser_id: Id
     outcome: Outcome
@@ -116,7 +117,7 @@ class CanvassRecorded(EventBase, frozen=True, kw_only=True, tag="canvass.recorde
 class TurnoutVoted(EventBase, frozen=True, kw_only=True, tag="turnout.voted"):
     """An elector voted (seen at a polling station, or a postal/proxy vote returned)."""
 
-    elector_id: Id
+    elector_id: ElectorId
     ward: Code
     method: VoteMethod
     polling_station: Code | None = None
@@ -152,7 +153,7 @@ class EventRetracted(EventBase, frozen=True, kw_only=True, tag="event.retracted"
     elector's event so the retraction is keyed (and folded) with that elector."""
 
     target_event_id: Id
-    elector_id: Id | None = None
+    elector_id: ElectorId | None = None
     reason: Reason
 
 

@@ -8,6 +8,7 @@ whether they came through HTTP or straight from an app's producer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,12 @@ from aiokafka.partitioner import murmur2
 
 from streams.errors import EventRejected
 from streams.events.models import Event
-from streams.events.validation import validate
+from streams.events.pseudonyms import pseudonymize
+from streams.events.validation import JSON_ERRORS, validate
 
 SOURCE_HEADER = "turnout-source"  # the token name that sent a record through HTTP ingest
-RECORD_EVENTS = 500  # events per record ingest writes; ~150 KB, under the broker's 1 MB default
+RECORD_EVENTS = 500  # events per record ingest writes; ~150 KB of typical events
+RECORD_BYTES = 900_000  # and never more bytes: the broker refuses records over 1 MiB by default
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,22 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+def pack(encoded: Iterable[bytes], max_events: int = RECORD_EVENTS,
+         max_bytes: int = RECORD_BYTES) -> Iterator[bytes]:  # fmt: skip
+    """Record values: JSON arrays of already-encoded events, each holding at most `max_events`
+    events and `max_bytes` bytes (an event larger than that alone still gets a record)."""
+    batch: list[bytes] = []
+    size = 2  # the brackets
+    for item in encoded:
+        if batch and (len(batch) == max_events or size + len(item) + 1 > max_bytes):
+            yield b"[" + b",".join(batch) + b"]"
+            batch, size = [], 2
+        batch.append(item)
+        size += len(item) + 1
+    if batch:
+        yield b"[" + b",".join(batch) + b"]"
+
+
 def record_of(message: Any, timestamp: float) -> Record:
     """A consumed Kafka message (Faust's or aiokafka's) as a Record; `timestamp` is its Kafka
     timestamp in seconds (Faust gives seconds, aiokafka milliseconds: the caller converts)."""
@@ -48,19 +67,23 @@ def record_of(message: Any, timestamp: float) -> Record:
     return Record(message.partition, message.offset, message.value, source, timestamp)
 
 
-def decode_record(record: Record) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
+def decode_record(
+    record: Record, pseudonym_key: bytes | None = None
+) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
     """Valid events of a record, and (raw item, reasons) for each invalid one. Times are
-    judged against the record's Kafka timestamp, so a replay judges them as the live pass."""
+    judged against the record's Kafka timestamp, so a replay judges them as the live pass.
+    Events produced straight to Kafka get their pseudonyms here (ingest gave HTTP's theirs)."""
+    key = pseudonym_key if record.source == "kafka" else None
     try:
         body = msgspec.json.decode(record.value)
-    except (msgspec.DecodeError, RecursionError) as err:  # nested deeper than msgspec reads
+    except JSON_ERRORS as err:
         return [], [(record.value, [f"record: not valid JSON: {err}"])]
     items = body if isinstance(body, list) else [body]
     valid: list[Event] = []
     invalid: list[tuple[bytes, list[str]]] = []
     for item in items:
         try:
-            valid.append(validate(item, record.timestamp or None))
+            valid.append(pseudonymize(validate(item, record.timestamp or None), key))
         except EventRejected as err:
             invalid.append((msgspec.json.encode(item), err.errors))
     return valid, invalid

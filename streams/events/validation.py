@@ -14,6 +14,15 @@ from streams.events.fields import occurred_at_problem
 from streams.events.models import EVENT_TYPES, Event
 from streams.events.reasons import rejection_reasons
 
+# What decoding untrusted JSON bytes can raise: msgspec raises UnicodeDecodeError, not a
+# DecodeError, for a string that is not valid UTF-8 (b'"\x80"'), and RecursionError for
+# arrays or objects nested deeper than it recurses (b"[" * 5000).
+JSON_ERRORS: tuple[type[Exception], ...] = (
+    msgspec.DecodeError,
+    UnicodeDecodeError,
+    RecursionError,
+)
+
 _convert = msgspec.convert
 _encoder = msgspec.json.Encoder()
 _typed_decoder = msgspec.json.Decoder(Event, strict=True)
@@ -52,7 +61,7 @@ def decode(raw: bytes | str, seen_at: float | None = None) -> Event:
         event = _typed_decoder.decode(raw)
     except msgspec.ValidationError:
         pass  # the typed decoder stops at the first problem, maybe before malformed JSON
-    except msgspec.DecodeError as err:
+    except JSON_ERRORS as err:
         raise EventRejected([f"event: not valid JSON: {err}"]) from None
     else:
         problem = occurred_at_problem(
@@ -62,7 +71,7 @@ def decode(raw: bytes | str, seen_at: float | None = None) -> Event:
             return event
     try:
         obj = _any_decoder.decode(raw)
-    except msgspec.DecodeError as err:
+    except JSON_ERRORS as err:
         raise EventRejected([f"event: not valid JSON: {err}"]) from None
     return validate(obj, seen)
 

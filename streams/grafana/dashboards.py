@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import stat
+from grafana_foundation_sdk.builders import stat, table
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
 from streams.events import DEFAULT_TIMEZONE
-from streams.grafana import sql
+from streams.grafana import forecast_sql, sql
 from streams.grafana.panels import (
     FRESHNESS_THRESHOLDS,
     bars_panel,
@@ -110,6 +110,44 @@ def polling_day() -> db.Dashboard:
             matrix_panel("Gap by ward × age band (points)",
                          sql.metrics_sql(("ward", "age_band"), ("gap_pts",)), "gap_pts", 24, 9)
         )
+        .with_panel(_projection())
+        .with_panel(_priorities())
+        .with_panel(_alerts())
+    )  # fmt: skip
+
+
+def _projection() -> table.Panel:
+    return table_panel(
+        "Projected gap per ward (80% interval)", forecast_sql.projection_sql(),
+        ("ward", *forecast_sql.PROJECTION_COLUMNS), w=14, h=9,
+    ).description(
+        "The gap now and projected for the close of polls if nothing changes, with its 80% "
+        "interval (docs/projection.md): the worker's newest projection (refreshed every "
+        "minute) as of the end of the time range. Wards only: the age band filter does not "
+        "apply (the projection's interval is per ward)."
+    )  # fmt: skip
+
+
+def _priorities() -> table.Panel:
+    return table_panel(
+        "Where to send volunteers", forecast_sql.priorities_sql(),
+        forecast_sql.PRIORITY_COLUMNS, w=10, h=9,
+    ).description(
+        "Polling districts ranked by the extra supporter votes one more volunteer-hour of "
+        "knocking-up wins now, close wards weighed up (GET /priorities); the rank is over "
+        "the whole election. Wards only: the age band filter does not apply."
+    )  # fmt: skip
+
+
+def _alerts() -> table.Panel:
+    return table_panel(
+        "Active alerts", forecast_sql.active_alerts_sql(), ("alert", "ward", "since", "summary"),
+        w=24, h=6,
+    ).description(
+        "Alerts the worker's alerting task holds active now, whatever the time range: a "
+        "ward's projected gap negative, knock-up remaining not falling for 30 minutes, the "
+        "pipeline over a minute behind (docs/alerts.md). Grafana's own rules for the same "
+        "conditions are under Alerting, folder Turnout."
     )  # fmt: skip
 
 
@@ -126,7 +164,8 @@ def canvassing() -> db.Dashboard:
         .datasource(clickhouse_ref())
         .with_target(ch_query(sql.canvass_activity_sql(), time_series=True))
         .description("Canvass attempts and contacts (outcome contacted) per hour, by the "
-                     "ward the canvass was in; the contact rate on the right axis.")
+                     "ward the canvass was in and the canvassed elector's age band; the "
+                     "contact rate on the right axis.")
         .override_by_name("contact_rate", [
             dm.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
             dm.DynamicConfigValue(id_val="custom.drawStyle", value="line"),
@@ -253,4 +292,42 @@ DASHBOARDS = {
     "polling-day": polling_day,
     "canvassing": canvassing,
     "pipeline-health": pipeline_health,
+}
+# Each panel's id, per dashboard: links (`viewPanel=`), annotations and alert rules refer to
+# panels by id, so an id stays with its panel and is never reused. A new panel takes the next
+# free number of its dashboard.
+PANEL_IDS: dict[str, dict[str, int]] = {
+    "polling-day": {
+        "Election totals": 1,
+        "Freshness": 2,
+        "Turnout gap per ward": 3,
+        "Gap per ward": 4,
+        "Supporter vs opponent turnout over the day": 5,
+        "Knock-up remaining per ward": 6,
+        "Gap by ward × age band (points)": 7,
+        "Projected gap per ward (80% interval)": 8,
+        "Where to send volunteers": 9,
+        "Active alerts": 10,
+    },
+    "canvassing": {
+        "Contact rate": 1,
+        "Contacts per hour": 2,
+        "Coverage by ward × age band (contacted ÷ electorate)": 3,
+        "Identified intentions by age band": 4,
+        "Sessions and volunteers": 5,
+        "Volunteers in sessions started": 6,
+    },
+    "pipeline-health": {
+        "Dead letters in range": 1,
+        "Consumer lag (records)": 2,
+        "Freshness (worker)": 3,
+        "Newest stored event (ClickHouse)": 4,
+        "Events accepted per second, by type": 5,
+        "Events rejected (dead-lettered) per second, by stage": 6,
+        "Events applied and duplicates ignored per second": 7,
+        "Consumer lag per partition (records)": 8,
+        "Sink: batch seconds (p95) and write retries per second": 9,
+        "Projection progress per Kafka partition (ClickHouse)": 10,
+        "Stored events by type": 11,
+    },
 }

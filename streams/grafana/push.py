@@ -3,6 +3,8 @@
 `build` serialises the dashboards defined in streams/grafana/dashboards.py (one file each,
 stable key order, so the committed JSON can be drift-checked); by default into the checkout's
 dashboards/, which an installed package does not have, so there it needs an output folder.
+`build_rules` does the same for the alert rules (streams/grafana/alerts.py), which `push` does
+not send: Grafana gets them by file provisioning.
 `push` uses grafana-client to bring an existing Grafana to the same state the provisioning
 files give a fresh one: the Turnout folder, the ClickHouse (and optionally Prometheus)
 datasources with their fixed UIDs, and the dashboards (rendered from code, the same JSON as
@@ -25,8 +27,10 @@ from urllib.parse import unquote, urlparse
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from streams.errors import ConfigError, TurnoutError
-from streams.grafana.dashboards import DASHBOARDS, FOLDER_TITLE, FOLDER_UID
+from streams.grafana.alerts import ALERTING_DIR, RULES_FILE, dump_rules
+from streams.grafana.dashboards import DASHBOARDS, FOLDER_TITLE, FOLDER_UID, PANEL_IDS
 from streams.grafana.query import (
+    CLICKHOUSE_PLUGIN_VERSION,
     CLICKHOUSE_TYPE,
     CLICKHOUSE_UID,
     PROMETHEUS_TYPE,
@@ -39,6 +43,9 @@ DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"  # exists in
 CLICKHOUSE_NAME = "Turnout ClickHouse"
 PROMETHEUS_NAME = "Turnout Prometheus"
 PUSH_MESSAGE = "turnout dashboards push"
+# Prometheus' scrape interval (infra/prometheus/prometheus.yml): Grafana's smallest step, so
+# `$__rate_interval` always spans enough scrapes.
+PROMETHEUS_TIME_INTERVAL = "5s"
 
 
 class GrafanaError(TurnoutError):
@@ -47,10 +54,26 @@ class GrafanaError(TurnoutError):
 
 # -- build ------------------------------------------------------------------------------
 def render(name: str) -> dict[str, Any]:
-    """One dashboard as Grafana JSON (a plain dict)."""
+    """One dashboard as Grafana JSON (a plain dict), each panel with its stable id."""
     built = DASHBOARDS[name]().build()
     rendered: dict[str, Any] = json.loads(json.dumps(built, cls=JSONEncoder))
+    for panel in rendered["panels"]:
+        panel["id"] = panel_id(name, panel["title"])
+        if panel["datasource"]["type"] == CLICKHOUSE_TYPE:
+            panel["pluginVersion"] = CLICKHOUSE_PLUGIN_VERSION  # the plugin the stack pins
     return rendered
+
+
+def panel_id(dashboard: str, title: str) -> int:
+    """The panel's id from `PANEL_IDS`; a panel without one is refused, not numbered."""
+    try:
+        return PANEL_IDS[dashboard][title]
+    except KeyError:
+        taken = max(PANEL_IDS.get(dashboard, {}).values(), default=0)
+        raise ConfigError(
+            f"panel {title!r} of dashboard {dashboard!r} has no id: add it to PANEL_IDS in "
+            f"streams/grafana/dashboards.py with the next free id ({taken + 1})"
+        ) from None
 
 
 def dump(dashboard: dict[str, Any]) -> str:
@@ -78,6 +101,18 @@ def build(out_dir: Path | None = None) -> list[Path]:
         path.write_text(dump(render(name)), encoding="utf-8")
         written.append(path)
     return written
+
+
+def build_rules(out_dir: Path | None = None) -> Path:
+    """Write the alert rules' provisioning file to `out_dir` (default: the checkout's
+    infra/grafana/provisioning/alerting/, which the compose stack's Grafana reads)."""
+    if out_dir is None:
+        checkout_dashboards_dir()  # the same refusal outside a checkout
+        out_dir = ALERTING_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / RULES_FILE
+    path.write_text(dump_rules(), encoding="utf-8")
+    return path
 
 
 # -- push ---------------------------------------------------------------------------------
@@ -142,7 +177,7 @@ def prometheus_datasource(url: str) -> dict[str, Any]:
         "type": PROMETHEUS_TYPE,
         "access": "proxy",
         "url": url,
-        "jsonData": {"httpMethod": "POST"},
+        "jsonData": {"httpMethod": "POST", "timeInterval": PROMETHEUS_TIME_INTERVAL},
     }
 
 

@@ -18,6 +18,8 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import dashboard
 
 CLICKHOUSE_TYPE = "grafana-clickhouse-datasource"
+# The plugin version infra/docker-compose.yml installs, stamped on every ClickHouse panel.
+CLICKHOUSE_PLUGIN_VERSION = "4.11.2"
 CLICKHOUSE_UID = "turnout-clickhouse"
 PROMETHEUS_TYPE = "prometheus"
 PROMETHEUS_UID = "turnout-prometheus"

@@ -8,9 +8,10 @@ show the state *as of the end of the dashboard's time range* (`at <= $__toTime`,
 `as_of`), so the time picker can also replay a past polling day.
 
 Macro conventions (docs/grafana-macros.md): argument-less macros are written in brackets,
-`($__toTime)`, because older plugin builds (sqlutil before parseArgs) would otherwise take
-the next bracketed text in the query as their arguments; macro arguments never contain a
-comma; `$__conditionalAll(cond, $var)` wraps every multi-value filter so "All" becomes `1=1`.
+`($__toTime)`, because older plugin builds (sqlds' bracket scan, before sqlutil's parseArgs)
+would otherwise take the next bracketed text in the query as their arguments; macro arguments
+never contain a comma; `$__conditionalAll(cond, $var)` wraps every multi-value filter so "All"
+becomes `1=1`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,20 @@ IS_OURS = queries.IS_OURS
 IS_THEIRS = queries.IS_THEIRS
 # Event ids withdrawn by an accepted event.retracted (rule 3), as the read API leaves them out.
 RETRACTED = f"({from_read_api(queries.RETRACTED_SQL)})"
+
+# Canvassing panels filter on the canvassed elector's age band, as the turnout gap counts the
+# elector now (`electors` rows with counted = 1): an attempt on an elector in no cell (removed)
+# counts only under "All".
+BANDED_ELECTORS = f"""SELECT elector_id FROM electors FINAL
+        WHERE election_id = {ELECTION} AND counted = 1
+          AND age_band IN (${{age_band:singlequote}})"""
+CANVASSED_AGE_FILTER = f"$__conditionalAll(elector_id IN ({BANDED_ELECTORS}), $age_band)"
+# A session is in the selection when one of its live canvasses reached an elector in it.
+SESSION_AGE_FILTER = f"""$__conditionalAll(JSONExtractString(payload, 'session_id') IN (
+            SELECT JSONExtractString(payload, 'session_id') FROM events FINAL
+            WHERE election_id = {ELECTION} AND type = 'canvass.recorded'
+              AND event_id NOT IN {RETRACTED}
+              AND elector_id IN ({BANDED_ELECTORS})), $age_band)"""
 
 # Group flags per cell, named apart from the columns they test (ClickHouse would otherwise
 # resolve `sumIf(n, contacted = 1) AS contacted` against its own alias).
@@ -165,7 +180,8 @@ FROM events{where}"""
 
 
 def _canvasses(with_time: bool = False) -> str:
-    """Unretracted canvass attempts in the time range: outcome, ward (and occurred_at)."""
+    """Unretracted canvass attempts in the time range on electors in the chosen age bands:
+    outcome, ward (and occurred_at)."""
     first = "occurred_at,\n        " if with_time else ""
     return f"""
     SELECT {first}JSONExtractString(payload, 'outcome') AS outcome,
@@ -175,6 +191,7 @@ def _canvasses(with_time: bool = False) -> str:
       AND type = 'canvass.recorded'
       AND $__timeFilter(occurred_at)
       AND event_id NOT IN {RETRACTED}
+      AND {CANVASSED_AGE_FILTER}
 """
 
 
@@ -200,7 +217,8 @@ WHERE {WARD_FILTER}"""
 
 
 def _sessions() -> str:
-    """One row per session started: its ward, kind, volunteers and start (as the API has them)."""
+    """One row per session started that canvassed the chosen age bands: its ward, kind,
+    volunteers and start (as the API has them)."""
     return f"""SELECT session_id, any(ward) AS ward, any(kind) AS kind,
         max(volunteers) AS volunteers, min(occurred_at) AS started
     FROM (
@@ -213,6 +231,7 @@ def _sessions() -> str:
         WHERE election_id = {ELECTION}
           AND type = 'session.started'
           AND event_id NOT IN {RETRACTED}
+          AND {SESSION_AGE_FILTER}
     )
     GROUP BY session_id"""
 

@@ -25,17 +25,68 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from streams.errors import QueryError
 from streams.read import campaign
 from streams.read import queries as q
+from streams.read.sql_check import Statement, check, parse
+from streams.read.subject import subject_export
 
-# Every /v1/sql query runs on a client of its own whose session has these settings; with
-# readonly=1 last, the query cannot change them (nor write, nor use table functions).
+# Limits of every /v1/sql query: set on the SQL client's session before readonly=1 locks them
+# (and in server mode also in the read-only user's profile, infra/clickhouse/analyst-readonly.sql).
 SQL_MAX_SECONDS = 30
+"""Wall time one query may take."""
 SQL_MAX_ROWS = 100_000
+"""Rows one result may hold (the README's contract)."""
+SQL_MAX_RESULT_BYTES = 64 * 1024 * 1024
+"""Bytes one result may hold in the engine, before it becomes JSON."""
+SQL_MAX_MEMORY_BYTES = 1024**3
+"""Memory one query may use (joins, GROUP BY states, sorts)."""
+SQL_MAX_ROWS_READ = 100_000_000
+"""Rows one query may read from tables (every read counts, subqueries included)."""
+SQL_MAX_BYTES_READ = 10 * 1024**3
+"""Uncompressed bytes one query may read from tables."""
+SQL_MAX_PARSER_DEPTH = 200
+"""Nesting the engine's parser accepts; deeper text is refused before anything runs."""
 SQL_SETTINGS: dict[str, Any] = {
     "max_execution_time": SQL_MAX_SECONDS,
+    "max_memory_usage": SQL_MAX_MEMORY_BYTES,
+    "max_rows_to_read": SQL_MAX_ROWS_READ,
+    "max_bytes_to_read": SQL_MAX_BYTES_READ,
     "max_result_rows": SQL_MAX_ROWS,
-    "max_result_bytes": 256 * 1024 * 1024,
+    "max_result_bytes": SQL_MAX_RESULT_BYTES,
+    "max_parser_depth": SQL_MAX_PARSER_DEPTH,
     "result_overflow_mode": "throw",
+    "read_overflow_mode": "throw",
+    "timeout_overflow_mode": "throw",
     "readonly": 1,
+}
+SQL_LIMITS = (
+    f"{SQL_MAX_SECONDS} s, {SQL_MAX_MEMORY_BYTES // 1024**2:,} MiB of memory, "
+    f"{SQL_MAX_ROWS_READ:,} rows or {SQL_MAX_BYTES_READ // 1024**3} GiB read, "
+    f"{SQL_MAX_ROWS:,} rows or {SQL_MAX_RESULT_BYTES // 1024**2} MiB returned"
+)
+# ClickHouse's names for the errors those limits raise.
+_LIMIT_ERRORS = (
+    "TIMEOUT_EXCEEDED", "MEMORY_LIMIT_EXCEEDED", "TOO_MANY_ROWS", "TOO_MANY_BYTES",
+    "TOO_MANY_ROWS_OR_BYTES",
+)  # fmt: skip
+
+
+# Every read endpoint's query runs within these limits, so no request can hold the engine
+# (or starve the fold) for long: a knock-up list of 100,000 or a 5-minute timeline of a
+# national register fits; a query past them answers 400 saying which limit it met.
+READ_MAX_SECONDS = 20
+READ_MAX_ROWS = 500_000
+READ_MAX_MEMORY = 2 * 1024**3
+READ_SETTINGS: dict[str, Any] = {
+    "max_execution_time": READ_MAX_SECONDS,
+    "max_result_rows": READ_MAX_ROWS,
+    "max_memory_usage": READ_MAX_MEMORY,
+    "result_overflow_mode": "throw",
+    "timeout_overflow_mode": "throw",
+}
+LIMIT_ERRORS = {  # ClickHouse error code -> what the request met
+    159: f"took longer than {READ_MAX_SECONDS} s",
+    158: f"would return more than {READ_MAX_ROWS:,} rows",
+    396: f"would return more than {READ_MAX_ROWS:,} rows",
+    241: f"needs more than {READ_MAX_MEMORY // 1024**3} GiB of memory",
 }
 
 
@@ -50,16 +101,36 @@ class Election:
 
 
 class Reader:
-    """Read-side queries on a ClickHouse client; `connect_sql` opens the read-only SQL client."""
+    """Read-side queries on a ClickHouse client.
 
-    def __init__(self, client: Client, connect_sql: Callable[[], Client] | None = None) -> None:
+    `connect_sql` opens the client /v1/sql runs on (read-only, limited); `connect_parser` an
+    engine that only parses /v1/sql text, for a server too old to (parseQueryToJSON).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        connect_sql: Callable[[], Client] | None = None,
+        connect_parser: Callable[[], Client] | None = None,
+    ) -> None:
         self.client = client
         self._connect_sql = connect_sql
+        self._connect_parser = connect_parser
         self._sql_client: Client | None = None
+        self._parser: Client | None = None
+        self._tables: tuple[str, frozenset[str]] | None = None
         self._sql_lock = threading.Lock()
 
     def rows(self, query: q.Query) -> list[dict[str, Any]]:
-        result = self.client.query(query.sql, parameters=query.parameters)
+        try:
+            result = self.client.query(
+                query.sql, parameters=query.parameters, settings=READ_SETTINGS
+            )
+        except ClickHouseError as err:
+            met = LIMIT_ERRORS.get(getattr(err, "code", None) or 0)
+            if met is None:
+                raise
+            raise QueryError(f"this query {met}; narrow it (e.g. ward=, a larger bucket)") from err
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
@@ -93,6 +164,10 @@ class Reader:
         for row in rows:
             row["likelihood"] = None if row["likelihood"] < 0 else int(row["likelihood"])
         return rows[:limit], len(rows) > limit
+
+    def subject(self, election_id: str, elector_ids: Sequence[str]) -> dict[str, Any] | None:
+        """Everything held about one elector (under any of `elector_ids`), or None."""
+        return subject_export(self.client, election_id, elector_ids, READ_SETTINGS)
 
     def timeline(
         self, election_id: str, bucket_seconds: int, ward: str | None
@@ -148,15 +223,19 @@ class Reader:
         return rows, campaign.effect_summary(rows)
 
     def sql(self, text: str) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
-        """Run an analyst's query read-only: (columns with their types, rows)."""
+        """Run an analyst's query read-only: (columns with their types, rows).
+
+        Only what `checked_sql` lets through runs, within the limits of SQL_SETTINGS.
+        """
+        statement = self.checked_sql(text)
         client = self._read_only_client()
         try:
-            result = client.query(text)
+            result = client.query(statement.text)
         except ClickHouseError as err:
             # A query that failed mid-stream (e.g. a result limit) can leave the handle
             # holding the rest of that stream; start the next query on a fresh one.
             self._discard_read_only_client(client)
-            raise QueryError(f"sql: ClickHouse refused the query: {err}") from err
+            raise _sql_failure(err) from err
         names = list(result.column_names)
         if len(set(names)) != len(names):
             raise QueryError("sql: column names must be unique; name each column with AS")
@@ -168,10 +247,42 @@ class Reader:
         ]
         return columns, rows
 
+    def checked_sql(self, text: str) -> Statement:
+        """The statement `sql` would run for `text`; SqlRefusedError says what is not allowed."""
+        statement = parse(self._parser_client(), text)
+        database, tables = self._sql_tables()
+        check(statement.tree, database, tables)
+        return statement
+
+    def _sql_tables(self) -> tuple[str, frozenset[str]]:
+        """The SQL session's database and the tables and views in it (Turnout's own)."""
+        client = self._read_only_client()
+        with self._sql_lock:
+            if self._tables is None:
+                [(database, names)] = client.query(
+                    "SELECT currentDatabase(), groupArray(name) FROM system.tables "
+                    "WHERE database = currentDatabase()"
+                ).result_rows
+                self._tables = database, frozenset(names)
+            return self._tables
+
+    def _parser_client(self) -> Client:
+        """The engine that parses /v1/sql text: the SQL client's own unless one is given."""
+        if self._connect_parser is None:
+            return self._read_only_client()
+        with self._sql_lock:
+            if self._parser is None:
+                parser = self._connect_parser()
+                for name, value in SQL_SETTINGS.items():
+                    parser.set_client_setting(name, value)
+                self._parser = parser
+            return self._parser
+
     def _discard_read_only_client(self, client: Client) -> None:
         with self._sql_lock:
             if self._sql_client is client:
                 self._sql_client = None
+                self._tables = None
         client.close()
 
     def _read_only_client(self) -> Client:
@@ -184,6 +295,15 @@ class Reader:
                     client.set_client_setting(name, value)
                 self._sql_client = client
             return self._sql_client
+
+
+def _sql_failure(err: ClickHouseError) -> QueryError:
+    if any(f"({name})" in str(err) for name in _LIMIT_ERRORS):
+        return QueryError(
+            f"sql: the query went over a limit of /v1/sql ({SQL_LIMITS}); narrow it with "
+            f"WHERE, an aggregate or LIMIT. ClickHouse: {err}"
+        )
+    return QueryError(f"sql: ClickHouse refused the query: {err}")
 
 
 def _session_row(row: dict[str, Any], election: Election) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Any, TypeVar
 
 from streams.errors import ConfigError
-from streams.sim.calibration import CAMPAIGN_WEEKS, HOURLY_65_PLUS_CUM, HOURLY_WORKING_CUM
+from streams.sim.calibration import CAMPAIGN_WEEKS, HOURLY_65_PLUS, HOURLY_WORKING_AGE
 from streams.sim.local_time import local_ms, stamp
 
 T = TypeVar("T")
@@ -35,6 +36,9 @@ class SimulationConfig:
     our_party: str = "LAB"
     polling_date: date = date(2026, 5, 7)
     noise: bool = True  # duplicates, offline batches, retractions, malformed events
+    # How polling day deviates from the usual curve (0 = not at all; bench/projection.py):
+    morning_rain: float = 0.0  # this share of 07:00-11:00 in-person votes moves to 17:00-22:00
+    young_evening_surge: float = 0.0  # 18-34s vote this much more often from 18:00 (timing only)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,30 @@ def _parties(our: str) -> tuple[str, ...]:
     return (our, main, *others[:3])
 
 
+def _rained_on(hourly: Sequence[float], rain: float) -> list[float]:
+    """`rain` of the 07:00-11:00 votes moved to 17:00-22:00, in proportion to those hours."""
+    moved = rain * sum(hourly[:4])
+    evening = sum(hourly[10:])
+    return [
+        w * (1 - rain) if i < 4 else w + moved * w / evening if i >= 10 else w
+        for i, w in enumerate(hourly)
+    ]
+
+
+def _hourly_curves(rain: float, surge: float) -> list[list[float]]:
+    """Cumulative in-person votes per hour (07:00-21:00 starts) for each age band index.
+
+    With no rain and no surge these are exactly the calibration's curves (and draw the same
+    random numbers), so default simulations do not change."""
+    if not (0 <= rain <= 1 and surge >= 0):
+        raise ConfigError("simulate: morning_rain must be in [0, 1] and young_evening_surge >= 0")
+    working = _rained_on(HOURLY_WORKING_AGE, rain) if rain else list(HOURLY_WORKING_AGE)
+    retired = _rained_on(HOURLY_65_PLUS, rain) if rain else list(HOURLY_65_PLUS)
+    young = [w * (1 + surge) if i >= 11 else w for i, w in enumerate(working)]
+    cum = [list(accumulate(c)) for c in (young, working, retired)]
+    return [cum[0], cum[0], cum[1], cum[1], cum[1], cum[2]]
+
+
 class Election:
     """One election being built: the council, its electors and sessions, the events sent (in
     `sent`, not yet in send order) and what noise needs to find them again."""
@@ -146,6 +174,7 @@ class Election:
         self.by_station: dict[str, list[SentEvent]] = {}
         self.contacted_sent: list[tuple[SentEvent, Elector]] = []
         self.counts: dict[str, int] = {}
+        self.hourly_cum = _hourly_curves(config.morning_rain, config.young_evening_surge)
 
     def emit(
         self, kind: str, at_ms: int, fields: dict[str, Any], delay_ms: int = 1000, utc: bool = False
@@ -174,5 +203,5 @@ class Election:
 
     def polling_time(self, age: int) -> int:
         """When an elector of this age band votes in person, on the day's hourly curve."""
-        hour = pick(self.rng, range(7, 22), HOURLY_65_PLUS_CUM if age == 5 else HOURLY_WORKING_CUM)
+        hour = pick(self.rng, range(7, 22), self.hourly_cum[age])
         return local_ms(self.cfg.polling_date, hour * 60 + self.rng.random() * 60)

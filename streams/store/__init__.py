@@ -1,7 +1,19 @@
 """ClickHouse: the connection (embedded chDB or a server by URL), the numbered migrations
-(package data), the row layouts with the functions that build them, and the sink."""
+(package data), the row layouts with the functions that build them, what a failure means
+(retry or refuse), and the sink."""
 
-from streams.store.connection import DATABASE, connect, migrate, migrations, split_statements
+from streams.store.audit import AUDIT_LIMIT, AuditEntry, AuditError, AuditLog
+from streams.store.connection import (
+    DATABASE,
+    connect,
+    connect_parser,
+    connect_sql,
+    migrate,
+    migrations,
+    private_dir,
+    split_statements,
+)
+from streams.store.failures import DATA_ERRORS, SinkDataError, describe, is_data_error, scrub
 from streams.store.rows import (
     CELL_COLUMNS,
     CELL_DIMENSIONS,
@@ -12,17 +24,49 @@ from streams.store.rows import (
     cell_of,
     cell_row,
     cell_values,
-    ch_time,
     delta_row,
     elector_row,
     event_row,
     to_us,
 )
-from streams.store.sink import Sink, SinkBatch
+from streams.store.sink import RAW_TIMES, Sink, SinkBatch, time_settings
+from streams.store.snapshots import SNAPSHOT_TABLES, Snapshots
 
 __all__ = [
-    "CELL_COLUMNS", "CELL_DIMENSIONS", "DATABASE", "DELTA_COLUMNS", "ELECTOR_COLUMNS",
-    "EVENT_COLUMNS", "Row", "Sink", "SinkBatch", "cell_of", "cell_row", "cell_values", "ch_time",
-    "connect", "delta_row", "elector_row", "event_row", "migrate", "migrations",
-    "split_statements", "to_us",
+    "AUDIT_LIMIT",
+    "CELL_COLUMNS",
+    "CELL_DIMENSIONS",
+    "DATABASE",
+    "DATA_ERRORS",
+    "DELTA_COLUMNS",
+    "ELECTOR_COLUMNS",
+    "EVENT_COLUMNS",
+    "RAW_TIMES",
+    "SNAPSHOT_TABLES",
+    "AuditEntry",
+    "AuditError",
+    "AuditLog",
+    "Row",
+    "Sink",
+    "SinkBatch",
+    "SinkDataError",
+    "Snapshots",
+    "cell_of",
+    "cell_row",
+    "cell_values",
+    "connect",
+    "connect_parser",
+    "connect_sql",
+    "delta_row",
+    "describe",
+    "elector_row",
+    "event_row",
+    "is_data_error",
+    "migrate",
+    "migrations",
+    "private_dir",
+    "scrub",
+    "split_statements",
+    "time_settings",
+    "to_us",
 ]  # fmt: skip

@@ -2,8 +2,9 @@
 
 A row is a list in its table's column order; the sink writes it as JSONCompactEachRow
 (docs/clickhouse-tables.md). Keeping a builder next to its columns means one place to change
-when a column is added. Times go in as "seconds.micros" text (`ch_time`), which ClickHouse
-parses into a DateTime64(6) exactly, with no float rounding on the way.
+when a column is added. Times go in as integers, microseconds since the epoch: the sink
+inserts with `input_format_read_datetime_number_as_raw_value` (store.sink.TIME_SETTINGS), so
+ClickHouse stores the integer as the DateTime64(6) value itself, exactly, for any instant.
 """
 
 from __future__ import annotations
@@ -33,11 +34,6 @@ def to_us(event: ev.Event) -> int:
     return (event.occurred_at - _EPOCH) // timedelta(microseconds=1)
 
 
-def ch_time(us: int) -> str:
-    """Microseconds since the epoch as ClickHouse reads a DateTime64(6) exactly: "s.uuuuuu"."""
-    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
-
-
 def cell_values(cell: Cell) -> Row:
     """A cell's values in `CELL_DIMENSIONS` order (the flags as 0/1, as the tables store them)."""
     return [cell.ward, cell.district, cell.age_band, cell.intention,
@@ -59,7 +55,7 @@ EVENT_COLUMNS = (
 def event_row(event: ev.Event, elector_id: str, source: str, partition: int, offset: int) -> Row:
     """An accepted event as stored, with the Kafka record it came in (source, partition, offset)."""
     return [
-        event.election_id, event.event_id, ev.event_type(event), elector_id, ch_time(to_us(event)),
+        event.election_id, event.event_id, ev.event_type(event), elector_id, to_us(event),
         source, partition, offset, ev.encode(event).decode(),
     ]  # fmt: skip
 
@@ -102,4 +98,4 @@ def delta_row(
     election_id: str, cell: Cell, at: int, partition: int, change: int, version: int
 ) -> Row:
     """The net move of the partition's electors into `cell` at `at` (microseconds)."""
-    return [election_id, ch_time(at), *cell_values(cell), partition, change, version]
+    return [election_id, at, *cell_values(cell), partition, change, version]

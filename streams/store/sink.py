@@ -2,8 +2,10 @@
 
 The agent awaits `write` before it acknowledges the batch's Kafka records, so a committed
 offset never runs ahead of what ClickHouse holds. Every row is the absolute value for its key
-with a newer version (ReplacingMergeTree), so re-writing after a crash is harmless
-(docs/sink-protocol.md).
+with a newer version (ReplacingMergeTree), so re-writing after a crash is harmless, and the
+electors rows (the facts the worker reloads its state from) go last, so a batch reaches the
+facts whole or not at all (docs/sink-protocol.md). A failure is retried with backoff, reads as
+well as writes, except a *data error*, which `write` raises for the projector to isolate.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from clickhouse_connect.driver.client import Client
 
 from streams import metrics
 from streams.errors import SinkError
+from streams.store.failures import SinkDataError, describe, insert_error, scrub
 from streams.store.rows import (
     CELL_COLUMNS,
     CELL_DIMENSIONS,
@@ -33,11 +36,17 @@ from streams.store.rows import (
 log = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder().encode
+T = TypeVar("T")
+
+# ClickHouse 26.8+ reads a bare integer for a DateTime64 column as seconds unless this is set;
+# 26.7 and older read it as the raw value (microseconds for DateTime64(6)) and lack the setting.
+RAW_TIMES = "input_format_read_datetime_number_as_raw_value"
+_PROBE_US = 946_684_800_000_001  # 2000-01-01T00:00:00.000001Z, the window's first instant
 
 
 @dataclass
 class SinkBatch:
-    """Rows for one batch, in the order they are written."""
+    """Rows for one batch; `Sink.write_sync` writes the electors rows last."""
 
     events: list[Row] = field(default_factory=list)
     electors: list[Row] = field(default_factory=list)
@@ -48,70 +57,161 @@ class SinkBatch:
         return bool(self.events or self.electors or self.cells or self.deltas)
 
 
+def time_settings(client: Client) -> dict[str, Any]:
+    """The insert settings under which ClickHouse stores an integer as a DateTime64(6)'s
+    microseconds, checked against the engine itself (a wrong reading is a SinkError)."""
+    settings: dict[str, Any] = {RAW_TIMES: 1} if RAW_TIMES in client.server_settings else {}
+    probe = (
+        "SELECT toUnixTimestamp64Micro(at) FROM format(JSONCompactEachRow, "
+        f"'at DateTime64(6, \\'UTC\\')', '[{_PROBE_US}]')"
+    )
+    try:
+        got = client.query(probe, settings=settings).result_rows
+    except Exception as err:
+        raise SinkError(f"ClickHouse: cannot check how it reads times ({describe(err)})") from (
+            scrub(err)
+        )
+    if got != [(_PROBE_US,)]:
+        raise SinkError(
+            f"ClickHouse read the integer time {_PROBE_US} as {got}, not as microseconds; "
+            "this ClickHouse version is not supported (docs/sink-protocol.md)"
+        )
+    return settings
+
+
 class Sink:
-    """Writes batches to ClickHouse; retries with backoff and never skips a batch."""
+    """Writes batches to ClickHouse; retries what may pass and never skips a batch."""
 
     def __init__(self, client: Client, max_backoff: float = 5.0) -> None:
         self.client = client
         self.max_backoff = max_backoff
+        self.insert_settings = time_settings(client)
         self.failures_to_inject = 0  # tests: make the next N writes fail as if ClickHouse were down
+        self.read_failures_to_inject = 0  # tests: the same for the next N reads
+        self.crashes_to_inject = 0  # tests: fail the next N batches just after their write
+        self.poison: tuple[str, str] | None = None  # tests: (table, marker), see `_poisoned`
         self._lock = threading.Lock()
         self.stopping = False
 
-    def load_partition(self, partition: int) -> list[tuple[str, str, str]]:
+    # --- reads: what a worker reloads a partition from ----------------------------------------
+
+    async def load_partition(self, partition: int) -> list[tuple[str, str, str]]:
         """(election_id, elector_id, facts JSON) of every entity stored for `partition`."""
-        result = self.client.query(
+        where = f"electors of partition {partition}"
+        return await self.retrying(self._load_partition, where, partition)
+
+    async def stored_keys(
+        self, partition: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Keys of the non-zero cells and deltas rows stored for `partition`."""
+        where = f"aggregate keys of partition {partition}"
+        return await self.retrying(self._stored_keys, where, partition)
+
+    def _load_partition(self, partition: int) -> list[tuple[str, str, str]]:
+        rows = self._select(
             "SELECT election_id, elector_id, facts FROM electors FINAL "
             "WHERE partition = {p:UInt16}",
-            parameters={"p": partition},
+            partition,
         )
-        return [tuple(row) for row in result.result_rows]  # type: ignore[misc]
+        return rows  # type: ignore[return-value]
 
-    def stored_keys(self, partition: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """Keys of the non-zero cells and deltas rows stored for `partition`."""
+    def _stored_keys(self, partition: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         dims = ", ".join(CELL_DIMENSIONS)
-        cells = self.client.query(
+        cells = self._select(
             f"SELECT election_id, {dims} FROM cells FINAL "
             "WHERE partition = {p:UInt16} AND electors != 0",
-            parameters={"p": partition},
-        ).result_rows
-        deltas = self.client.query(
+            partition,
+        )
+        deltas = self._select(
             f"SELECT election_id, {dims}, toUnixTimestamp64Micro(at) FROM deltas FINAL "
             "WHERE partition = {p:UInt16} AND change != 0",
-            parameters={"p": partition},
-        ).result_rows
-        return [tuple(r) for r in cells], [tuple(r) for r in deltas]
+            partition,
+        )
+        return cells, deltas
+
+    def _select(self, sql: str, partition: int) -> list[tuple[Any, ...]]:
+        if self.read_failures_to_inject > 0:
+            self.read_failures_to_inject -= 1
+            raise SinkError("ClickHouse read failed (injected fault)")
+        try:
+            result = self.client.query(sql, parameters={"p": partition})
+        except Exception as err:
+            raise SinkError(f"ClickHouse read failed: {describe(err)}") from scrub(err)
+        return [tuple(row) for row in result.result_rows]
+
+    # --- writes -------------------------------------------------------------------------------
 
     def write_sync(self, batch: SinkBatch) -> None:
+        """Events, aggregates, then the electors rows: the facts a reload starts from are
+        written last, so they never hold a batch whose other rows were refused or lost."""
         with self._lock:
             self._insert("events", batch.events, EVENT_COLUMNS)
-            self._insert("electors", batch.electors, ELECTOR_COLUMNS)
+            self._insert("cells", batch.cells, CELL_COLUMNS)
             if self.failures_to_inject > 0:  # fail mid-batch: the hardest place to fail
                 self.failures_to_inject -= 1
                 raise SinkError("ClickHouse write failed (injected fault)")
-            self._insert("cells", batch.cells, CELL_COLUMNS)
             self._insert("deltas", batch.deltas, DELTA_COLUMNS)
+            self._insert("electors", batch.electors, ELECTOR_COLUMNS)
 
     def _insert(self, table: str, rows: Sequence[Row], columns: Sequence[str]) -> None:
         if not rows:
             return
+        if self.poison is not None and self.poison[0] == table:
+            rows = _poisoned(rows, self.poison[1])
         # JSON rows parsed by ClickHouse's C++ reader: far cheaper than the driver's per-value
         # Python encoding of the Native format, and the same on a server and on chDB.
-        body = b"\n".join(map(_encode, rows))
         try:
-            self.client.raw_insert(table, columns, body, fmt="JSONCompactEachRow")
+            body = b"\n".join(map(_encode, rows))
+        except (msgspec.EncodeError, UnicodeEncodeError, OverflowError) as err:
+            message = f"rows of the {table} insert cannot be encoded: {type(err).__name__}"
+            raise SinkDataError(message, table, None, None) from scrub(err)
+        try:
+            self.client.raw_insert(
+                table, columns, body, settings=self.insert_settings, fmt="JSONCompactEachRow"
+            )
         except Exception as err:
-            raise SinkError(f"ClickHouse insert into {table} failed: {err}") from err
+            raise insert_error(table, err) from err
+
+    def delete_event_sync(self, row: Row) -> None:
+        """Remove the events row of a refused event (its own insert may have been taken before
+        another table refused the event's values); matched on its Kafka record too."""
+        election_id, event_id, type_, _, _, _, partition, offset = row[:8]
+        with self._lock:
+            try:
+                self.client.command(
+                    "DELETE FROM events WHERE election_id = {e:String} AND type = {t:String} "
+                    "AND event_id = {i:String} AND partition = {p:UInt16} AND offset = {o:UInt64}",
+                    parameters={"e": election_id, "t": type_, "i": event_id,
+                                "p": partition, "o": offset},
+                )  # fmt: skip
+            except Exception as err:
+                raise SinkError(f"ClickHouse delete from events failed: {describe(err)}") from (
+                    scrub(err)
+                )
 
     async def write(self, batch: SinkBatch, where: str) -> None:
-        """Write until it succeeds; `where` (topic/partition/offsets) goes into the logs."""
+        """Write until it succeeds; a SinkDataError (refused values) is raised at once.
+        `where` (topic/partition/offsets) goes into the logs."""
+        started = time.perf_counter()
+        await self.retrying(self.write_sync, where, batch)
+        log.debug("wrote batch %s in %.3fs", where, time.perf_counter() - started)
+        if self.crashes_to_inject > 0:  # written, then failing before the ack: as a bug would
+            self.crashes_to_inject -= 1
+            raise RuntimeError("injected fault after a write")
+
+    async def delete_event(self, row: Row, where: str) -> None:
+        await self.retrying(self.delete_event_sync, where, row)
+
+    async def retrying(self, call: Callable[..., T], where: str, *args: Any) -> T:
+        """`call(*args)` in a thread until it succeeds, backing off 0.1 s -> `max_backoff`.
+        A data error, or any failure once the worker is stopping, is raised."""
         delay = 0.1
         while True:
             try:
-                started = time.perf_counter()
-                await asyncio.to_thread(self.write_sync, batch)
-                log.debug("wrote batch %s in %.3fs", where, time.perf_counter() - started)
-                return
+                return await asyncio.to_thread(call, *args)
+            except SinkDataError:
+                metrics.SINK_FAILURES.inc()
+                raise
             except SinkError as err:
                 metrics.SINK_FAILURES.inc()
                 if self.stopping:
@@ -119,3 +219,9 @@ class Sink:
                 log.warning("%s; retrying %s in %.1fs", err, where, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
+
+
+def _poisoned(rows: Sequence[Row], marker: str) -> list[Row]:
+    """Tests: the rows with a value containing `marker` get one column too many, so that the
+    engine itself refuses them (CANNOT_PARSE_INPUT_ASSERTION_FAILED), as it would a bad value."""
+    return [[*row, marker] if any(marker in str(v) for v in row) else row for row in rows]

@@ -1,12 +1,14 @@
 """The worker's runtime: the shared parts (Runtime), the agent that folds turnout.events, the
-projector that applies a batch and writes it, and replay from the Kafka log."""
+projector that applies a batch and writes it, replay from the Kafka log, and the alerting task
+(snapshots for Grafana, alerts, the webhook)."""
 
 from streams.worker.agents import register_agents
+from streams.worker.alerting import Alerting, register_alerting
 from streams.worker.projector import BatchResult, Projector
 from streams.worker.replay import Replay, ReplayError, ReplayProgress
 from streams.worker.runtime import Runtime
 
 __all__ = [
-    "BatchResult", "Projector", "Replay", "ReplayError", "ReplayProgress", "Runtime",
-    "register_agents",
+    "Alerting", "BatchResult", "Projector", "Replay", "ReplayError", "ReplayProgress", "Runtime",
+    "register_agents", "register_alerting",
 ]  # fmt: skip

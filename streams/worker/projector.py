@@ -24,6 +24,7 @@ from streams.store import (
     Row,
     Sink,
     SinkBatch,
+    SinkDataError,
     cell_of,
     cell_row,
     delta_row,
@@ -44,6 +45,15 @@ class BatchResult:
     rejected: int = 0
     newest_event_us: int = 0
     by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: BatchResult) -> None:
+        """Count `other` (a part of the same batch) in this result."""
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.newest_event_us = max(self.newest_event_us, other.newest_event_us)
+        for type_, n in other.by_type.items():
+            self.by_type[type_] += n
 
 
 @dataclass(frozen=True)
@@ -72,10 +82,13 @@ def fact_of(event: ev.Event) -> Fact:
 class Projector:
     """Owns the state of the partitions this worker consumes."""
 
-    def __init__(self, sink: Sink, dead_letter: DeadLetter, topic: str) -> None:
+    def __init__(
+        self, sink: Sink, dead_letter: DeadLetter, topic: str, pseudonym_key: bytes | None = None
+    ) -> None:
         self.sink = sink
         self.dead_letter = dead_letter
         self.topic = topic
+        self.pseudonym_key = pseudonym_key  # for events produced straight to Kafka
         self.partitions: dict[int, PartitionState] = {}
         self.positions: dict[int, int] = {}  # next offset to process, per partition
 
@@ -86,25 +99,80 @@ class Projector:
             self.positions.pop(p, None)
 
     async def process(self, records: list[Record]) -> BatchResult:
+        """Decode, fold and write `records`; invalid events and events whose values ClickHouse
+        refuses are dead-lettered, the rest is written. Raises only what retrying cannot
+        mend: the caller must then stop without acknowledging the records."""
         result = BatchResult()
-        by_partition: dict[int, list[_Item]] = defaultdict(list)
+        items: list[_Item] = []
         for record in records:
-            valid, invalid = decode_record(record)
+            valid, invalid = decode_record(record, self.pseudonym_key)
             for raw, reasons in invalid:
                 result.rejected += 1
-                where = {"topic": self.topic, "partition": record.partition,
-                         "offset": record.offset, "source": record.source}  # fmt: skip
-                await self.dead_letter(raw, reasons, where)
-            by_partition[record.partition].extend(_Item(e, record) for e in valid)
-        states = {p: await self._state(p) for p in by_partition}
-        # Folding is CPU work: a thread keeps the event loop (HTTP ingest, heartbeats) moving.
-        batch = await asyncio.to_thread(self._apply_all, states, by_partition, result)
-        if batch:
-            await self.sink.write(batch, _where(self.topic, records))
+                await self.dead_letter(raw, reasons, _record_where(self.topic, record))
+            items.extend(_Item(e, record) for e in valid)
+        result.add(await self._project(items, _where(self.topic, records)))
         for record in records:
             if record.offset >= self.positions.get(record.partition, 0):
                 self.positions[record.partition] = record.offset + 1
         return result
+
+    async def _project(self, items: list[_Item], where: str) -> BatchResult:
+        """Fold `items` and write their rows. When ClickHouse refuses values, the events that
+        carry them are found by halving: each half is folded and written on its own, down to
+        single events, which are dead-lettered (docs/sink-protocol.md)."""
+        by_partition: dict[int, list[_Item]] = defaultdict(list)
+        for item in items:
+            by_partition[item.record.partition].append(item)
+        # Outside the try: a refusal while reloading a partition is not these events' doing.
+        states = {p: await self._state(p) for p in by_partition}
+        try:
+            return await self._fold_and_write(states, by_partition, where)
+        except SinkDataError as err:
+            if len(items) == 1:
+                result = await self._refuse(items[0], err)
+            else:
+                log.warning("%s (%s); isolating the refused events of %d", err, where, len(items))
+                half = len(items) // 2
+                result = await self._project(items[:half], where)
+                result.add(await self._project(items[half:], where))
+        # Reload what the refusal made us forget now: it rewrites the aggregate rows it left.
+        for p in by_partition:
+            await self._state(p)
+        return result
+
+    async def _fold_and_write(
+        self, states: dict[int, PartitionState], by_partition: dict[int, list[_Item]], where: str
+    ) -> BatchResult:
+        result = BatchResult()
+        # Folding is CPU work: a thread keeps the event loop (HTTP ingest, heartbeats) moving.
+        batch = await asyncio.to_thread(self._apply_all, states, by_partition, result)
+        if not batch:
+            return result
+        try:
+            await self.sink.write(batch, where)
+        except SinkDataError:
+            # The state took the refused events. Forget it: the next fold reloads it from
+            # ClickHouse, whose facts (the electors rows, written last) end at the last batch
+            # written whole; the reload also rewrites any aggregate rows this one left behind.
+            for p in by_partition:
+                self.partitions.pop(p, None)
+            raise
+        return result
+
+    async def _refuse(self, item: _Item, err: SinkDataError) -> BatchResult:
+        """Dead-letter one event whose values ClickHouse refused, and remove its events row
+        if that insert had been taken before another table refused the event."""
+        record, event = item.record, item.event
+        row = event_row(event, ev.elector_id_of(event) or "", record.source, record.partition,
+                        record.offset)  # fmt: skip
+        where = _record_where(self.topic, record)
+        if err.table != "events":
+            await self.sink.delete_event(row, f"{self.topic} p{record.partition}@{record.offset}")
+        reason = f"clickhouse: {err}; the event is kept here unprojected"
+        await self.dead_letter(ev.encode(event), [reason], where)
+        log.warning("dead-lettered an event ClickHouse refused: %s p%d@%d (%s)",
+                    self.topic, record.partition, record.offset, err)  # fmt: skip
+        return BatchResult(rejected=1)
 
     async def _state(self, partition: int) -> PartitionState:
         state = self.partitions.get(partition)
@@ -119,7 +187,7 @@ class Projector:
         the sink's inserts may have left them behind the facts; this heals it.
         """
         started = time.perf_counter()
-        rows = await asyncio.to_thread(self.sink.load_partition, partition)
+        rows = await self.sink.load_partition(partition)
         state = PartitionState(partition)
         decoder = msgspec.json.Decoder(list[Fact])
         for election_id, elector_id, facts in rows:
@@ -135,7 +203,7 @@ class Projector:
     async def rewrite_aggregates(self, state: PartitionState, why: str) -> None:
         """Write every aggregate row of the partition from `state`, zeroing stale stored keys."""
         partition = state.partition
-        stored_cells, stored_deltas = await asyncio.to_thread(self.sink.stored_keys, partition)
+        stored_cells, stored_deltas = await self.sink.stored_keys(partition)
         version = time.time_ns()
         cell_keys = set(state.cells) | {(r[0], cell_of(r[1:])) for r in stored_cells}
         delta_keys = set(state.deltas) | {(r[0], cell_of(r[1:8]), r[8]) for r in stored_deltas}
@@ -185,6 +253,12 @@ class Projector:
         batch.deltas.extend(_delta_rows(state, changes.deltas, version))
         _forget_zeros(state.cells, changes.cells)
         _forget_zeros(state.deltas, changes.deltas)
+
+
+def _record_where(topic: str, record: Record) -> dict[str, Any]:
+    """Where a dead letter came from: its Kafka record."""
+    return {"topic": topic, "partition": record.partition, "offset": record.offset,
+            "source": record.source}  # fmt: skip
 
 
 def _where(topic: str, records: list[Record]) -> str:

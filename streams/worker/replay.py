@@ -21,6 +21,7 @@ from faust.types import TP
 from streams.errors import TurnoutError
 from streams.events import record_of
 from streams.fold import PartitionState
+from streams.kafka_config import aiokafka_kwargs
 from streams.settings import EVENTS_TOPIC
 from streams.worker.projector import Projector
 from streams.worker.runtime import Runtime
@@ -81,8 +82,11 @@ class Replay:
         async with runtime.batch_lock:
             ends = dict(await consumer.highwaters(*tps))
             starts = dict(await consumer.earliest_offsets(*tps))
+            refuse_truncated_log(starts)
             self.progress.total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
-            projector = Projector(runtime.sink, _count_only, EVENTS_TOPIC)
+            projector = Projector(
+                runtime.sink, _count_only, EVENTS_TOPIC, pseudonym_key=runtime.pseudonym_key
+            )
             for tp in tps:
                 projector.partitions[tp.partition] = PartitionState(tp.partition)
             await self._read(projector, {tp.partition: (starts[tp], ends[tp]) for tp in tps})
@@ -113,7 +117,7 @@ class Replay:
         if not parts:
             return
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.runtime.settings.bootstrap_servers,
+            **aiokafka_kwargs(self.runtime.settings),
             group_id=None,
             enable_auto_commit=False,
             max_partition_fetch_bytes=8 << 20,
@@ -139,6 +143,19 @@ class Replay:
                         del parts[p]
         finally:
             await _stop(consumer)
+
+
+def refuse_truncated_log(starts: dict[TP, int]) -> None:
+    """A replay rebuilds from the whole log: if a partition no longer starts at offset 0, records
+    were deleted (retention, deleteRecords) and the rebuilt numbers would silently be too low."""
+    truncated = {tp.partition: start for tp, start in sorted(starts.items()) if start > 0}
+    if truncated:
+        where = ", ".join(f"partition {p} starts at offset {o}" for p, o in truncated.items())
+        raise ReplayError(
+            f"{EVENTS_TOPIC} no longer starts at offset 0 ({where}): records were deleted, so a "
+            f"replay would rebuild from part of the log; nothing was changed. Set retention.ms=-1 "
+            f"on {EVENTS_TOPIC} and restore the missing records (or keep today's projections)"
+        )
 
 
 async def _stop(consumer: AIOKafkaConsumer) -> None:

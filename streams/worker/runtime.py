@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -16,12 +17,27 @@ from faust.types import TP, AppT
 from streams import metrics
 from streams.auth import Tokens, server_tokens
 from streams.events import rejected_type
+from streams.kafka_config import aiokafka_kwargs
 from streams.read import Reader
 from streams.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
-from streams.store import Sink, connect, migrate
+from streams.store import (
+    AuditLog,
+    Sink,
+    Snapshots,
+    connect,
+    connect_parser,
+    connect_sql,
+    migrate,
+)
 from streams.worker.projector import Projector
 
 log = logging.getLogger(__name__)
+
+# Reads (the query endpoints, /v1/sql) run on threads of their own, at most READ_THREADS at a
+# time with at most READ_QUEUE admitted, so slow queries can never starve the fold and the
+# sink of the default thread pool; past that a read is refused (503) rather than queued.
+READ_THREADS = 4
+READ_QUEUE = 32
 
 
 class Runtime:
@@ -35,12 +51,22 @@ class Runtime:
         if applied:
             log.info("ClickHouse migrations applied: %s", ", ".join(applied))
         self.sink = Sink(writer)
-        self.reader = Reader(connect(settings), lambda: connect(settings))
+        self.audit = AuditLog(connect(settings), self.sink.insert_settings)
+        self.snapshots = Snapshots(connect(settings), self.sink.insert_settings)
+        parser = None if settings.embedded_clickhouse else connect_parser
+        self.reader = Reader(connect(settings), lambda: connect_sql(settings), parser)
         self.tokens = Tokens(server_tokens(settings))
-        self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC)
+        self.pseudonym_key = settings.pseudonym_key.encode() if settings.pseudonym_key else None
+        self.projector = Projector(
+            self.sink, self.dead_letter, EVENTS_TOPIC, pseudonym_key=self.pseudonym_key
+        )
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
+        self._admin: AIOKafkaAdminClient | None = None
+        self._admin_lock = asyncio.Lock()
         self.batch_lock = asyncio.Lock()
+        self.reads = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="turnout-read")
+        self.read_slots = asyncio.Semaphore(READ_QUEUE)
         self.last_write = time.time()
         self.freshness = metrics.Freshness()
 
@@ -49,7 +75,7 @@ class Runtime:
         async with self._producer_lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self.settings.bootstrap_servers,
+                    **aiokafka_kwargs(self.settings),
                     acks="all",
                     enable_idempotence=True,
                     linger_ms=2,
@@ -83,13 +109,23 @@ class Runtime:
             lag[tp.partition] = max(0, (ends.get(tp) or 0) - done)
         return lag
 
+    async def admin(self) -> AIOKafkaAdminClient:
+        """One admin client for the worker's life, started on first use: health and metrics
+        are polled often, and a client per call would open new broker connections each time."""
+        async with self._admin_lock:
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(**aiokafka_kwargs(self.settings))
+                try:
+                    await admin.start()
+                except BaseException:  # a failed or timed-out start leaves no open socket
+                    await admin.close()
+                    raise
+                self._admin = admin
+        return self._admin
+
     async def _committed(self, tps: list[TP]) -> dict[TP, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
-        await admin.start()
-        try:
-            offsets = await admin.list_consumer_group_offsets(CONSUMER_GROUP)
-        finally:
-            await admin.close()
+        admin = await self.admin()
+        offsets = await admin.list_consumer_group_offsets(CONSUMER_GROUP)
         return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
 
     def stopping(self) -> None:
@@ -97,8 +133,12 @@ class Runtime:
         self.sink.stopping = True
 
     async def stop(self) -> None:
-        """Close what the runtime opened (the producer); called when the worker stops."""
+        """Close what the runtime opened (producer, admin client); called when the worker stops."""
         self.stopping()
+        self.reads.shutdown(wait=False, cancel_futures=True)
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None

@@ -11,8 +11,9 @@ source it restates). Two stages, in the plugin's order:
    reference names a format.
 2. In the plugin backend (`sqlutil.Interpolate` from grafana-plugin-sdk-go with the plugin's
    `pkg/macros` table): `$__timeFilter(col)`, `$__fromTime`, `$__timeInterval(col)`, ...
-   `legacy=True` applies the older argument scan of sqlutil (before `parseArgs`), which took
-   the next bracketed text after an argument-less macro as its arguments.
+   `legacy=True` applies the older argument scan that sqlds wrote (and the SDK's sqlutil
+   carried until `parseArgs`), which took the next bracketed text after an argument-less
+   macro as its arguments.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 from streams.read import queries as q
 from streams.read.reader import Reader
-from streams.sim.truth import instant_if_valid
+from streams.sim.truth import fold_election, instant_if_valid
 
 Row = dict[str, Any]
 
@@ -131,3 +131,55 @@ def day_bucket(t: datetime, seconds: int) -> datetime:
 
 
 ONE_MS = timedelta(milliseconds=1)
+
+
+# -- the age band of a canvass: the API serves canvass activity per ward only ----------------
+def elector_bands(events: Iterable[Any], election: str) -> dict[str, str]:
+    """Each counted elector's age band, as the turnout gap counts them (the ground-truth fold,
+    which the pipeline's cells are proven equal to)."""
+    state = fold_election(events, election_id=election)
+    return {elector: s.age_band for elector, s in state.electors.items()}
+
+
+def live_canvasses(events: Iterable[Any], election: str) -> list[tuple[datetime, Row]]:
+    """The canvass.recorded events the events table keeps (one per event_id, the last accepted
+    one stored), less those an accepted event.retracted names (the API's retraction rule)."""
+    stored: dict[tuple[str, str], tuple[datetime, Row]] = {}
+    for instant, item in accepted_events(events, election):
+        stored[(item["type"], item["event_id"])] = (instant, item)
+    gone = {item["target_event_id"] for (kind, _), (_, item) in stored.items()
+            if kind == "event.retracted"}  # fmt: skip
+    return [(instant, item) for (kind, event_id), (instant, item) in stored.items()
+            if kind == "canvass.recorded" and event_id not in gone]  # fmt: skip
+
+
+def in_bands(item: Row, bands: set[str] | None, age_of: dict[str, str]) -> bool:
+    """A canvass counts for the selected age bands when its elector is counted in one of them."""
+    return bands is None or age_of.get(item["elector_id"]) in bands
+
+
+def banded_hourly_activity(
+    events: Sequence[Any], election: str, wards: set[str] | None, bands: set[str] | None,
+    start: datetime, end: datetime,
+) -> dict[datetime, Row]:  # fmt: skip
+    """Canvass attempts and contacts per UTC hour inside [start, end] (whole seconds, as
+    `$__timeFilter`), in the selected wards and on electors in the selected age bands."""
+    age_of = elector_bands(events, election)
+    low, high = math.floor(start.timestamp()), math.floor(end.timestamp())
+    hours: dict[datetime, Row] = {}
+    for instant, item in live_canvasses(events, election):
+        if not low <= instant.timestamp() <= high or not in_bands(item, bands, age_of):
+            continue
+        if wards is not None and item["ward"] not in wards:
+            continue
+        acc = hours.setdefault(day_bucket(instant, 3600), {"attempts": 0, "contacts": 0})
+        acc["attempts"] += 1
+        acc["contacts"] += item["outcome"] == "contacted"
+    return hours
+
+
+def banded_sessions(events: Sequence[Any], election: str, bands: set[str] | None) -> set[str]:
+    """Sessions with a live canvass on an elector in the selected age bands."""
+    age_of = elector_bands(events, election)
+    return {item.get("session_id") or "" for _, item in live_canvasses(events, election)
+            if in_bands(item, bands, age_of)} - {""}  # fmt: skip

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from streams.grafana.query import CLICKHOUSE_TYPE, CLICKHOUSE_UID, PROMETHEUS_UID
+from streams.read.reader import SQL_SETTINGS
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
 from tests.dashboards.conftest import LoadedEngine
 
@@ -168,6 +169,28 @@ def test_datasources_point_at_the_stack_with_the_read_only_user():
     assert prom.hostname in services() and prom.port == 9090 and 9090 in published("prometheus")
 
 
+def test_clickhouse_is_the_lts_nearest_the_engine_the_panels_are_proven_on(
+    loaded_engine: LoadedEngine,
+):
+    engine = loaded_engine.client.query("SELECT version()").result_rows[0][0]
+    year, month = (int(x) for x in engine.split(".")[:2])
+    lts = f"{year}.{8 if month >= 8 else 3}" if month >= 3 else f"{year - 1}.8"
+    image = services()["clickhouse"]["image"]
+    assert image == f"clickhouse/clickhouse-server:{lts}", (image, engine)
+    conftest = (ROOT / "tests" / "conftest.py").read_text()
+    assert f'ClickHouseContainer("{image}")' in conftest
+
+
+def test_clickhouse_is_healthy_only_when_grafanas_user_gets_an_answer_by_service_name():
+    [kind, command] = services()["clickhouse"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    assert "clickhouse-client --host clickhouse --user grafana" in command
+    assert '--password "$$CLICKHOUSE_GRAFANA_PASSWORD"' in command
+    assert "CLICKHOUSE_GRAFANA_PASSWORD" in env("clickhouse") and "127.0.0.1" not in command
+    for user in ("worker", "grafana"):
+        assert services()[user]["depends_on"]["clickhouse"]["condition"] == "service_healthy"
+
+
 def test_read_only_user_init_runs_at_first_start_with_the_password_from_the_environment():
     mounts = {v.split(":")[1]: v.split(":")[0] for v in services()["clickhouse"]["volumes"]}
     initdb = INFRA / mounts["/docker-entrypoint-initdb.d"]
@@ -195,7 +218,37 @@ def test_read_only_user_sql_parses_and_grants_nothing_but_select(loaded_engine: 
         formatted = loaded_engine.client.query(f"SELECT formatQuery({literal})").result_rows[0][0]
         assert formatted, statement  # ClickHouse's own parser accepted it
     assert re.findall(r"GRANT (\w+) ON (\S+) TO (\w+)", sql) == [("SELECT", "turnout.*", "grafana")]
-    assert "readonly = 1" in sql and "CHANGEABLE_IN_READONLY" in sql
+    # readonly = 2 lets the plugin send settings (ad hoc filters); the limits stay fixed
+    profile = dict(re.findall(r"^\s+(\w+) = ('?\w+'? ?\w* ?\d*)[,;]$", sql, re.MULTILINE))
+    assert profile == {
+        "readonly": "2 CONST",
+        "max_execution_time": "60 MAX 300",
+        "max_result_rows": "1000000 CONST",
+        "result_overflow_mode": "'throw' CONST",
+    }
+
+
+def test_analyst_user_sql_parses_grants_only_select_and_holds_the_readers_limits(
+    loaded_engine: LoadedEngine,
+):
+    """/v1/sql's server-mode user: its profile holds exactly SQL_SETTINGS (the worker's
+    client then sends none of them), and the compose stack connects the worker as it."""
+    sql = (INFRA / "clickhouse" / "analyst-readonly.sql").read_text()
+    sql = sql.replace("__ANALYST_PASSWORD_SHA256__", "0" * 64)
+    for statement in _statements(sql):
+        literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        formatted = loaded_engine.client.query(f"SELECT formatQuery({literal})").result_rows[0][0]
+        assert formatted, statement
+    assert re.findall(r"GRANT (\w+) ON (\S+) TO (\w+)", sql) == [("SELECT", "turnout.*", "analyst")]
+    profile = dict(re.findall(r"^\s+(\w+) = '?(\w+)'?[,;]$", sql, re.MULTILINE))
+    assert profile == {name: str(value) for name, value in SQL_SETTINGS.items()}
+    script = (INFRA / "clickhouse" / "initdb" / "10-grafana-readonly.sh").read_text()
+    assert "/etc/turnout/analyst-readonly.sql" in script and "CLICKHOUSE_ANALYST_PASSWORD" in script
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in services()["clickhouse"]["volumes"]}
+    assert mounts["/etc/turnout/analyst-readonly.sql"] == "./clickhouse/analyst-readonly.sql"
+    sql_url = urlparse(env("worker")["TURNOUT_CLICKHOUSE_SQL_URL"])
+    assert sql_url.username == "analyst"
+    assert sql_url.password == env("clickhouse")["CLICKHOUSE_ANALYST_PASSWORD"]
 
 
 @pytest.mark.parametrize("path", sorted((INFRA / "grafana").rglob("*.yaml")))

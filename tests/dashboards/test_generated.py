@@ -7,12 +7,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from grafana_foundation_sdk.models import dashboard as dm
 
-from streams.grafana.dashboards import DASHBOARDS, FOLDER_UID
-from streams.grafana.push import DASHBOARDS_DIR, build, dump, render
+from streams.errors import ConfigError
+from streams.grafana.dashboards import DASHBOARDS, FOLDER_UID, PANEL_IDS
+from streams.grafana.push import DASHBOARDS_DIR, build, dump, prometheus_datasource, render
 from streams.grafana.query import (
+    CLICKHOUSE_PLUGIN_VERSION,
     CLICKHOUSE_TYPE,
     CLICKHOUSE_UID,
     PROMETHEUS_TYPE,
@@ -86,15 +89,33 @@ def _clickhouse_sql(name: str) -> list[str]:
     return found + [v["query"]["rawSql"] for v in board["templating"]["list"]]
 
 
+def _conditional_all_conditions(sql: str) -> list[tuple[int, int]]:
+    """[start, end) of each `$__conditionalAll(cond, $var)`'s first argument."""
+    spans = []
+    for macro in re.finditer(re.escape("$__conditionalAll("), sql):
+        depth, start = 1, macro.end()
+        for i in range(start, len(sql)):
+            depth += {"(": 1, ")": -1}.get(sql[i], 0)
+            if sql[i] == "," and depth == 1:
+                spans.append((start, i))
+                break
+    return spans
+
+
 def test_every_filter_goes_through_the_plugins_macros():
     for name in DASHBOARDS:
         for sql in _clickhouse_sql(name):
             if "election_id =" in sql:
                 assert "election_id = ${election:singlequote}" in sql
+            conditions = _conditional_all_conditions(sql)
             for column in ("ward", "age_band"):
                 for use in re.finditer(rf"\b{column} IN \(", sql):
-                    before = sql[max(0, use.start() - 18) : use.start()]
-                    assert before.endswith("$__conditionalAll("), sql
+                    # a multi-value filter sits in a $__conditionalAll condition (All: 1=1),
+                    # directly or in a subquery there (canvassed electors' age bands)
+                    assert any(a <= use.start() < b for a, b in conditions), sql
+                    if column == "ward":
+                        before = sql[max(0, use.start() - 18) : use.start()]
+                        assert before.endswith("$__conditionalAll("), sql
             # argument-less macros are bracketed (docs/grafana-macros.md)
             for macro in re.finditer(r"\$__(fromTime|toTime|interval_s)\b", sql):
                 assert sql[macro.start() - 1] == "(" and sql[macro.end()] == ")", sql
@@ -134,6 +155,19 @@ def test_polling_day_has_the_variables_refresh_time_and_panels_asked_for():
     assert found["Knock-up remaining per ward"]["type"] == "bargauge"
     assert found["Election totals"]["type"] == "stat"
     assert found["Freshness"]["type"] == "stat"
+    # issue 13: the projection (now vs projected gap with its interval), priorities, alerts
+    projection = found["Projected gap per ward (80% interval)"]
+    sql = projection["targets"][0]["rawSql"]
+    for column in ("gap_pts", "projected_gap_pts", "projected_gap_pts_low",
+                   "projected_gap_pts_high"):  # fmt: skip
+        assert column in sql
+        rules = [o for o in projection["fieldConfig"]["overrides"]
+                 if o["matcher"]["options"] == column]  # fmt: skip
+        assert any(p["id"] == "thresholds" for o in rules for p in o["properties"])
+    assert "FROM projections" in sql and projection["type"] == "table"
+    priorities = found["Where to send volunteers"]
+    assert "reason" in priorities["targets"][0]["rawSql"] and priorities["type"] == "table"
+    assert "FROM alerts" in found["Active alerts"]["targets"][0]["rawSql"]
 
 
 def test_canvassing_and_pipeline_health_have_their_panels():
@@ -149,3 +183,36 @@ def test_canvassing_and_pipeline_health_have_their_panels():
         assert metric in exprs
     assert "Dead letters in range" in health
     assert "Newest stored event (ClickHouse)" in health
+
+
+def test_every_panel_has_a_stable_unique_id_and_clickhouse_panels_the_pinned_plugin():
+    compose = yaml.safe_load((PROVISIONING.parents[1] / "docker-compose.yml").read_text())
+    pinned = compose["services"]["grafana"]["environment"]["GF_PLUGINS_PREINSTALL_SYNC"]
+    assert pinned == f"{CLICKHOUSE_TYPE}@{CLICKHOUSE_PLUGIN_VERSION}"
+    for name in DASHBOARDS:
+        board = committed(name)
+        ids = [p["id"] for p in board["panels"]]
+        assert len(set(ids)) == len(ids) and all(isinstance(i, int) and i > 0 for i in ids)
+        assert {p["title"]: p["id"] for p in board["panels"]} == PANEL_IDS[name]
+        for panel in board["panels"]:
+            if panel["datasource"]["type"] == CLICKHOUSE_TYPE:
+                assert panel["pluginVersion"] == CLICKHOUSE_PLUGIN_VERSION, panel["title"]
+            else:
+                assert "pluginVersion" not in panel, panel["title"]
+
+
+def test_a_panel_without_an_id_is_refused_with_the_next_free_one(monkeypatch):
+    monkeypatch.setitem(PANEL_IDS, "canvassing", {**PANEL_IDS["canvassing"]})
+    del PANEL_IDS["canvassing"]["Contact rate"]
+    with pytest.raises(ConfigError, match=r"'Contact rate' .* has no id: add it to PANEL_IDS"):
+        render("canvassing")
+
+
+def test_prometheus_time_interval_is_the_scrape_interval_everywhere():
+    prometheus = yaml.safe_load((PROVISIONING.parents[1] / "prometheus" / "prometheus.yml")
+                                .read_text())  # fmt: skip
+    scrape = prometheus["global"]["scrape_interval"]
+    provisioned = yaml.safe_load((PROVISIONING / "datasources" / "turnout.yaml").read_text())
+    [prom] = [d for d in provisioned["datasources"] if d["uid"] == PROMETHEUS_UID]
+    assert prom["jsonData"]["timeInterval"] == scrape
+    assert prometheus_datasource("http://p:9090")["jsonData"]["timeInterval"] == scrape

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 from streams.cli.client import ApiClient
 from streams.settings import Settings
 from streams.sim.truth import ground_truth
-from tests.conftest import TOKENS
+from tests.conftest import TOKENS, running, settings_for_tests
 from tests.integration import fuzz_items as fz
 from tests.integration.helpers import assert_rows_equal_truth
 
@@ -205,8 +206,16 @@ class Streams(RuleBasedStateMachine):
             self.http.close()
 
 
+@pytest.fixture(scope="module")
+def own_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A broker and worker of its own: the session's worker is also fuzzed by schemathesis
+    (replays included), and this test compares whole elections with their ground truth."""
+    with running(settings_for_tests(tmp_path_factory.mktemp("stateful"))) as settings:
+        yield settings
+
+
 def test_streams_of_valid_invalid_and_edge_events_fold_to_the_ground_truth(
-    services: Settings, tmp_path: Path
+    own_services: Settings, tmp_path: Path
 ) -> None:
-    Streams.services, Streams.keep = services, tmp_path
+    Streams.services, Streams.keep = own_services, tmp_path
     run_state_machine_as_test(Streams, settings=RUNS)

@@ -14,6 +14,8 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_KAFKA", "broker-1:9092,broker-2:9092", "kafka", "broker-1:9092,broker-2:9092"),
     ("TURNOUT_CLICKHOUSE_URL", "https://u:p@ch:8443/turnout", "clickhouse_url",
      "https://u:p@ch:8443/turnout"),
+    ("TURNOUT_CLICKHOUSE_SQL_URL", "https://analyst:p@ch:8443", "clickhouse_sql_url",
+     "https://analyst:p@ch:8443"),
     ("TURNOUT_API", "http://0.0.0.0:7000", "api", "http://0.0.0.0:7000"),
     ("TURNOUT_TOKENS", "app:abcdefgh,tellers:12345678", "tokens", "app:abcdefgh,tellers:12345678"),
     ("TURNOUT_HOME", "/var/lib/turnout", "home", Path("/var/lib/turnout")),
@@ -29,7 +31,37 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_PROMETHEUS_URL", "http://prometheus:9090", "prometheus_url",
      "http://prometheus:9090"),
     ("TURNOUT_TEST_HOOKS", "true", "test_hooks", True),
+    ("TURNOUT_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", "kafka_security_protocol", "SASL_SSL"),
+    ("TURNOUT_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", "kafka_sasl_mechanism", "SCRAM-SHA-512"),
+    ("TURNOUT_KAFKA_SASL_USERNAME", "turnout", "kafka_sasl_username", "turnout"),
+    ("TURNOUT_KAFKA_SASL_PASSWORD", "s3cret-pw", "kafka_sasl_password", "s3cret-pw"),
+    ("TURNOUT_KAFKA_SSL_CAFILE", __file__, "kafka_ssl_cafile", Path(__file__)),
+    ("TURNOUT_KAFKA_SSL_CERTFILE", __file__, "kafka_ssl_certfile", Path(__file__)),
+    ("TURNOUT_KAFKA_SSL_KEYFILE", __file__, "kafka_ssl_keyfile", Path(__file__)),
+    ("TURNOUT_KAFKA_REPLICATION_FACTOR", "3", "kafka_replication_factor", 3),
+    ("TURNOUT_KAFKA_MIN_INSYNC_REPLICAS", "1", "kafka_min_insync_replicas", 1),
+    ("TURNOUT_DLQ_RETENTION_DAYS", "7.5", "dlq_retention_days", 7.5),
+    ("TURNOUT_PSEUDONYM_KEY", "k3y-k3y", "pseudonym_key", "k3y-k3y"),
+    ("TURNOUT_ALERT_WEBHOOK", "https://hooks.example.org/t/abc", "alert_webhook",
+     "https://hooks.example.org/t/abc"),
+    ("TURNOUT_ALERT_INTERVAL", "15", "alert_interval", 15.0),
 ]  # fmt: skip
+# Variables that only make sense with others: the rest of a working combination.
+SASL = {
+    "TURNOUT_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "TURNOUT_KAFKA_SASL_MECHANISM": "PLAIN",
+    "TURNOUT_KAFKA_SASL_USERNAME": "turnout",
+    "TURNOUT_KAFKA_SASL_PASSWORD": "pw-123456",
+}
+TLS = {
+    "TURNOUT_KAFKA_SECURITY_PROTOCOL": "SSL",
+    "TURNOUT_KAFKA_SSL_CERTFILE": __file__,
+    "TURNOUT_KAFKA_SSL_KEYFILE": __file__,
+}
+TOGETHER = {env: SASL for env in SASL} | {
+    "TURNOUT_KAFKA_SSL_CAFILE": TLS, "TURNOUT_KAFKA_SSL_CERTFILE": TLS,
+    "TURNOUT_KAFKA_SSL_KEYFILE": TLS,
+}  # fmt: skip
 
 
 def test_empty_environment_gives_the_defaults():
@@ -56,7 +88,7 @@ def test_every_setting_is_covered_here():
 
 @pytest.mark.parametrize(("env", "raw", "name", "value"), PARSED)
 def test_each_variable_sets_its_field(env: str, raw: str, name: str, value: object):
-    settings = Settings.from_env({env: raw})
+    settings = Settings.from_env({**TOGETHER.get(env, {}), env: raw})
     assert getattr(settings, name) == value
     assert type(getattr(settings, name)) is type(value)
 
@@ -92,8 +124,19 @@ def test_settings_survive_to_env_and_back():
     ("TURNOUT_CLICKHOUSE_URL", "ftp://ch/turnout",
      "TURNOUT_CLICKHOUSE_URL: scheme 'ftp' is not supported; use "
      "http(s)://user:password@host:port/database, or unset it for embedded chDB"),
+    ("TURNOUT_CLICKHOUSE_SQL_URL", "chdb:/tmp/x",
+     "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, the read-only user "
+     "of infra/clickhouse/analyst-readonly.sql"),
+    ("TURNOUT_ALERT_WEBHOOK", "hooks.example.org/t",
+     "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"),
+    ("TURNOUT_ALERT_INTERVAL", "0", "TURNOUT_ALERT_INTERVAL: must be a positive number of seconds"),
 ])  # fmt: skip
 def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, message: str):
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({env: raw})
     assert str(refused.value) == message
+
+
+def test_the_alert_webhook_is_never_in_a_repr():
+    settings = Settings.from_env({"TURNOUT_ALERT_WEBHOOK": "https://hooks.example.org/s3cret"})
+    assert "s3cret" not in repr(settings)

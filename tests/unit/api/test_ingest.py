@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.api.ingest import parse_body
+from streams.api.ingest import TooManyEventsError, parse_body
 
 JSON = "application/json"
 
@@ -77,3 +77,16 @@ def test_json_nested_too_deep_is_refused_saying_it_is_not_json():
 def test_ndjson_line_nested_too_deep_is_kept_as_its_bytes():
     items = parse_body(b'{"a": 1}\n' + DEEP, "application/x-ndjson").items
     assert items == [{"a": 1}, DEEP]
+
+
+# --- counted before decoding -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_too_many_events_are_refused_before_any_is_decoded(content_type: str):
+    sep = b"," if content_type == "application/json" else b"\n"
+    items = sep.join(b'{"deep": ' + b"[" * 50 + b"]" * 50 + b"}" for _ in range(11))
+    body = b"[" + items + b"]" if content_type == "application/json" else items
+    with pytest.raises(TooManyEventsError, match="11 events; at most 10 per request"):
+        parse_body(body, content_type, max_events=10)
+    assert len(parse_body(body, content_type, max_events=11).items) == 11

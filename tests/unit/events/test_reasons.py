@@ -90,12 +90,14 @@ REJECTED = [
     (
         "turnout.voted",
         {"elector_id": ""},
-        'turnout.voted.elector_id: "" is not a string of 1 to 64 characters',
+        "turnout.voted.elector_id: not a pseudonymous id (the value is not repeated: it may be "
+        "personal data); use 1-64 letters, digits and . _ : / - starting with a letter or "
+        "digit, no spaces or @, not a phone number (e.g. E-1042 or a keyed hash)",
     ),
     (
         "turnout.voted",
-        {"elector_id": "e" * 65},
-        'turnout.voted.elector_id: "'
+        {"polling_station": "e" * 65},
+        'turnout.voted.polling_station: "'
         + "e" * 40
         + '..." (65 characters) is not a string of 1 to 64 characters',
     ),

@@ -17,6 +17,7 @@ from streams.events import (
     SOURCE_HEADER,
     Record,
     decode_record,
+    pack,
     partition_for,
     record_of,
     validate,
@@ -144,3 +145,37 @@ def test_partition_agrees_with_kafka_pythons_default_partitioner(key: bytes, par
         "turnout.events", key, key, None, None, Cluster(partitions)
     )
     assert partition_for(key, partitions) == kafka
+
+
+# --- pack ------------------------------------------------------------------------------------
+
+
+def test_pack_keeps_records_under_both_the_event_and_the_byte_limits():
+    items = [b'{"n":%d}' % i for i in range(25)]
+    records = list(pack(items, max_events=10, max_bytes=60))
+    assert all(len(r) <= 60 for r in records)
+    assert [x for r in records for x in msgspec.json.decode(r)] == [{"n": i} for i in range(25)]
+    assert max(len(msgspec.json.decode(r)) for r in list(pack(items, 10, 10_000))) == 10
+
+
+def test_pack_gives_an_oversized_event_a_record_of_its_own():
+    big = b'"' + b"x" * 100 + b'"'
+    assert list(pack([b"1", big, b"2"], max_events=10, max_bytes=50)) == [
+        b"[1]",
+        b"[" + big + b"]",
+        b"[2]",
+    ]
+
+
+@pytest.mark.parametrize("value", [b'"\x80"', b'[{"ward": "\x80"}]', b'{"a": "\x80"}'])
+def test_a_record_that_is_not_utf8_is_invalid_not_an_error(value: bytes):
+    valid, [(raw, reasons)] = decode_record(Record(0, 1, value))
+    assert valid == [] and raw == value and reasons[0].startswith("record: not valid JSON")
+
+
+def test_decode_rejects_bytes_that_are_not_utf8():
+    from streams.errors import EventRejected
+    from streams.events import decode
+
+    with pytest.raises(EventRejected, match="not valid JSON"):
+        decode(b'"\x80"')

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import pytest
 
 from streams import events as ev
 from streams.fold import Cell, ElectorState, Fact
@@ -18,7 +17,6 @@ from streams.store import (
     cell_of,
     cell_row,
     cell_values,
-    ch_time,
     delta_row,
     elector_row,
     event_row,
@@ -55,20 +53,6 @@ def test_columns_are_unique_and_the_aggregates_key_on_the_cell_dimensions():
     assert set(CELL_DIMENSIONS) <= set(ELECTOR_COLUMNS)
 
 
-@pytest.mark.parametrize(
-    ("us", "text"),
-    [
-        (0, "0.000000"),
-        (1, "0.000001"),
-        (999_999, "0.999999"),
-        (1_778_173_200_123_456, "1778173200.123456"),
-        (1_778_173_200_000_000, "1778173200.000000"),
-    ],
-)
-def test_ch_time_is_seconds_and_six_digits_of_microseconds(us: int, text: str):
-    assert ch_time(us) == text
-
-
 def test_to_us_keeps_every_microsecond_and_the_utc_offset():
     assert to_us(canvass_event("2026-05-07T18:00:00.999999+01:00")) == 1_778_173_200_999_999
     assert to_us(canvass_event("2026-05-07T17:00:00.000001Z")) == 1_778_173_200_000_001
@@ -90,7 +74,7 @@ def test_event_row_holds_the_record_it_came_in_and_the_payload():
     row = named(EVENT_COLUMNS, event_row(event, "el-1", "canvass-app", 3, 41))
     assert row == {
         "election_id": E, "event_id": "ev-1", "type": "canvass.recorded", "elector_id": "el-1",
-        "occurred_at": "1778173200.123456", "source": "canvass-app", "partition": 3,
+        "occurred_at": 1_778_173_200_123_456, "source": "canvass-app", "partition": 3,
         "offset": 41, "payload": ev.encode(event).decode(),
     }  # fmt: skip
     assert ev.decode(row["payload"]) == event
@@ -105,7 +89,7 @@ def test_event_row_of_an_election_level_event_has_no_elector():
     row = named(EVENT_COLUMNS, event_row(opened, "", "kafka", 0, 0))
     assert row["elector_id"] == ""
     assert row["type"] == "election.opened"
-    assert row["occurred_at"] == "1775034000.000000"
+    assert row["occurred_at"] == 1_775_034_000_000_000
 
 
 def test_elector_row_of_a_counted_elector():
@@ -143,7 +127,20 @@ def test_delta_row_has_the_exact_instant_of_the_move():
     at = 1_778_173_200_000_001  # 2026-05-07T17:00:00.000001Z
     row = named(DELTA_COLUMNS, delta_row(E, CELL, at, 1, -1, 99))
     assert row == {
-        "election_id": E, "at": "1778173200.000001",
+        "election_id": E, "at": 1_778_173_200_000_001,
         **dict(zip(CELL_DIMENSIONS, cell_values(CELL), strict=True)),
         "partition": 1, "change": -1, "version": 99,
+    }  # fmt: skip
+
+
+def test_an_audit_row_matches_its_columns_and_keeps_parameters_as_json():
+    from streams.store import AuditEntry
+    from streams.store.audit import AUDIT_COLUMNS
+
+    entry = AuditEntry("reader", "knockup", "/v1/x", "e-1", {"ward": "W1"}, 3, at_us=7)
+    row = entry.row()
+    assert len(row) == len(AUDIT_COLUMNS)
+    assert dict(zip(AUDIT_COLUMNS, row, strict=True)) == {
+        "at": 7, "token_name": "reader", "action": "knockup", "endpoint": "/v1/x",
+        "election_id": "e-1", "parameters": '{"ward":"W1"}', "row_count": 3,
     }  # fmt: skip

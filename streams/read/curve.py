@@ -1,0 +1,200 @@
+"""The polling day's turnout curve: the share of the day's in-person votes cast by each time
+of day, as a prior from published figures and as updated per age band by today's votes.
+
+Pure arithmetic (no SQL, no driver), tested in microseconds; docs/projection.md states the
+model with its equations. `projection.py` projects cells with the curves made here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
+from itertools import pairwise
+
+# Elections Canada, survey of electors after the 2019 general election (published 2020,
+# figure 20): of those who voted on election day, 30% voted before noon, 26% from noon to
+# 16:00 and 42% from 16:00 to the close (rounded figures; they sum to 98%, so we normalise).
+CANADA_BLOCKS = ((7, 12, 0.30), (12, 16, 0.26), (16, 24, 0.42))
+# Gibraltar, 2021 referendum (GBC report): the busiest hours were 09:00-10:00 and 17:00-18:00.
+# Assumption: each of those hours takes 1.5x the votes of another hour of its Canadian block.
+PEAK_HOURS = (9, 17)
+PEAK_WEIGHT = 1.5
+# Hong Kong, Tung Chung North district council by-election 2014 (Registration and Electoral
+# Office, official hourly count; polls 07:30-22:30): cumulative turnout every two hours. A
+# second published day, used only to say how far one day's curve strays from the prior.
+TUNG_CHUNG_HOURS = 15.0
+TUNG_CHUNG_CUMULATIVE = (
+    (1, 0.62), (3, 5.41), (5, 12.41), (7, 18.32), (9, 24.04), (11, 29.99), (13, 35.61),
+    (15, 40.73),
+)  # fmt: skip
+# Assumption: a band's expected in-person votes from its canvassed likelihoods may be this
+# far off (relative sd), e.g. if the young overstate how likely they are to vote.
+ANCHOR_SD = 0.15
+# Assumption: nothing is published by age, so one band's curve may stray from the all-voter
+# prior much further than the day's curve does: Beta concentration 10 instead of ~52.
+BAND_CONCENTRATION = 10.0
+# A band's expected turnout needs at least this many electors who gave a likelihood.
+MIN_RATED = 30
+Z80 = 1.2816  # the standard normal's 90th percentile: a central 80% interval is +-Z80 sd
+
+
+@dataclass(frozen=True)
+class PollingDay:
+    """When the polls open and close (aware datetimes in the election's time zone), and the
+    in-person curves of the campaign's earlier elections: each the cumulative share of its
+    day's in-person votes at the end of each whole hour after its polls opened."""
+
+    opens_at: datetime
+    closes_at: datetime
+    history: tuple[tuple[float, ...], ...] = ()
+
+    def hours(self) -> list[tuple[float, float, float]]:
+        """(start, end, prior share) per clock hour the polls are open, in elapsed seconds."""
+        start, end = _clock_hours(self.opens_at.time()), _clock_hours(self.closes_at.time())
+        if end <= start:
+            raise ValueError("polls_close must be after polls_open")
+        cuts = [start, *range(math.floor(start) + 1, math.ceil(end)), end]
+        pieces = [(a, b, (b - a) * hourly_weight(math.floor(a))) for a, b in pairwise(cuts)]
+        total = sum(w for _, _, w in pieces)
+        return [((a - start) * 3600, (b - start) * 3600, w / total) for a, b, w in pieces]
+
+    def prior_share(self, at: datetime) -> float:
+        """F0(t): the prior share of the day's in-person votes cast by `at` (0 before the polls
+        open, 1 from the close): the published curve and each earlier election's, averaged."""
+        if at >= self.closes_at:
+            return 1.0
+        elapsed = (at - self.opens_at).total_seconds()
+        curves = [self.published_share(elapsed), *(_at(h, elapsed) for h in self.history)]
+        return sum(curves) / len(curves)
+
+    def published_share(self, elapsed: float) -> float:
+        """The published curve `elapsed` seconds after the polls open; linear within an hour."""
+        done = 0.0
+        for start, end, share in self.hours():
+            if elapsed >= end:
+                done += share
+            elif elapsed > start:
+                done += share * (elapsed - start) / (end - start)
+        return min(done, 1.0)
+
+    def elapsed_share(self, at: datetime) -> float:
+        """The naive curve: the share of the polling day's hours gone by `at`."""
+        length = (self.closes_at - self.opens_at).total_seconds()
+        return min(max((at - self.opens_at).total_seconds() / length, 0.0), 1.0)
+
+
+def _at(cumulative: tuple[float, ...], elapsed: float) -> float:
+    """An earlier election's cumulative share `elapsed` seconds in; linear within an hour."""
+    hours = min(max(elapsed / 3600, 0.0), float(len(cumulative)))
+    whole = min(int(hours), len(cumulative) - 1)
+    before = cumulative[whole - 1] if whole else 0.0
+    return before + (cumulative[whole] - before) * (hours - whole)
+
+
+def _clock_hours(t: time) -> float:
+    return t.hour + t.minute / 60 + t.second / 3600
+
+
+def hourly_weight(clock_hour: int) -> float:
+    """The prior's votes per hour at a clock hour: its Canadian block's share spread over the
+    block's hours of a 07:00-22:00 day (peak hours weigh PEAK_WEIGHT); an hour outside
+    07:00-22:00 weighs as an ordinary hour of the nearest block."""
+    total = sum(share for _, _, share in CANADA_BLOCKS)
+    first, last, share = next(b for b in CANADA_BLOCKS if clock_hour < b[1])
+    weights = {h: PEAK_WEIGHT if h in PEAK_HOURS else 1.0 for h in range(first, min(last, 22))}
+    return share / total * weights.get(clock_hour, 1.0) / sum(weights.values())
+
+
+def prior_concentration() -> float:
+    """kappa of F(t) ~ Beta(kappa F0, kappa (1 - F0)): the largest value that still puts the
+    Tung Chung North curve inside the prior's 80% interval at each of its published hours."""
+    day = PollingDay(datetime(2026, 5, 7, 7), datetime(2026, 5, 7, 22))
+    final = TUNG_CHUNG_CUMULATIVE[-1][1]
+    kappas = []
+    for hours, cumulative in TUNG_CHUNG_CUMULATIVE[:-1]:
+        f0 = day.prior_share(datetime(2026, 5, 7, 7 + hours))
+        miss = abs(cumulative / final - f0)
+        if miss > 0:
+            kappas.append(f0 * (1 - f0) * (Z80 / miss) ** 2 - 1)
+    return min(kappas)
+
+
+PRIOR_CONCENTRATION = prior_concentration()
+"""kappa ~ 52: the prior's sd of F(t) is ~7 points at midday."""
+
+
+def curve_sd(share: float) -> float:
+    """How far today's F(t) may stray from `share` (the Beta's sd with PRIOR_CONCENTRATION)."""
+    return math.sqrt(max(share * (1 - share), 0.0) / (PRIOR_CONCENTRATION + 1))
+
+
+@dataclass(frozen=True)
+class BandData:
+    """One age band over every ward: electors, postal and in-person votes so far, and the
+    likelihoods (0-10) canvassers recorded for it."""
+
+    electors: int
+    postal: int
+    in_person: int
+    rated: int = 0
+    likelihood_sum: int = 0
+
+    def expected_in_person(self) -> float | None:
+        """Electors x mean likelihood / 10 - postal votes: the band's expected in-person
+        voters today, or None with fewer than MIN_RATED likelihoods."""
+        if self.rated < MIN_RATED:
+            return None
+        expected = self.electors * self.likelihood_sum / (10 * self.rated) - self.postal
+        return max(expected, float(self.in_person)) if expected > 0 else None
+
+
+@dataclass(frozen=True)
+class BandCurve:
+    """A band's F(t) today (the share of its day's in-person votes cast by t), and how far its
+    day's total may be off (relative sds): with every band (the day) and on its own (the band)."""
+
+    share: float
+    day_sd: float
+    band_sd: float
+    in_person: int = 0
+    remaining: float = 0.0  # its expected in-person votes still to come
+
+
+def relative_band_var(prior: float) -> float:
+    """Relative variance of a band's S_b / F0 as its day's total (BAND_CONCENTRATION)."""
+    return (1 - prior) / (prior * (BAND_CONCENTRATION + 1))
+
+
+def band_curves(prior: float, bands: Mapping[str, BandData]) -> dict[str, BandCurve]:
+    """Each band's F_b(t), pooling every ward. A band's final in-person votes are a
+    precision-weighted mean of two estimates: its votes so far over the prior curve (S_b / F0,
+    good late in the day) and its share of the election's total by its likelihoods
+    (k A_b with k = S / F0 / sum A, good early on). F_b = S_b / that mean."""
+    so_far = {b: d.in_person for b, d in bands.items()}
+    if prior <= 0 or prior >= 1 or sum(so_far.values()) == 0:
+        day = _day_sd(prior)
+        alone = math.sqrt(relative_band_var(prior)) if 0 < prior < 1 else 0.0
+        return {b: BandCurve(prior, day, alone, s) for b, s in so_far.items()}
+    anchors = {b: a for b, d in bands.items() if (a := d.expected_in_person()) is not None}
+    by_curve = {b: s / prior for b, s in so_far.items()}
+    scale = sum(by_curve[b] for b in anchors) / sum(anchors.values()) if anchors else 0.0
+    curve_var = relative_band_var(prior)
+    weight = ANCHOR_SD**2 / (ANCHOR_SD**2 + curve_var)
+    mixed_sd = math.sqrt(1 / (1 / curve_var + 1 / ANCHOR_SD**2))
+    curves = {}
+    for band, s in so_far.items():
+        total, band_sd = by_curve[band], math.sqrt(curve_var)
+        if band in anchors:
+            total = weight * total + (1 - weight) * scale * anchors[band]
+            band_sd = mixed_sd
+        total = max(total, float(s))
+        share = s / total if total > 0 and s > 0 else prior  # no votes yet: the prior
+        curves[band] = BandCurve(share, _day_sd(prior), band_sd, s, total - s)
+    return curves
+
+
+def _day_sd(prior: float) -> float:
+    """Relative sd of the day's in-person total S / F0 from the day's curve: sd(F0) / F0."""
+    return curve_sd(prior) / prior if prior > 0 else 0.0
