@@ -28,6 +28,40 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(name=name)}
 
 
+# --- parameters shared by every election endpoint ---------------------------------------
+
+
+def param(name: str, schema: dict[str, Any], doc: str, where: str = "query") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "schema": schema,
+            "description": doc}  # fmt: skip
+
+
+ELECTION = {
+    **param("election_id", {**STR, "minLength": 1, "maxLength": 64}, "the election's slug",
+             "path"),
+    "examples": {"demo": {"summary": "the election `turnout demo` sends",
+                          "value": EXAMPLE_ELECTION}},
+}  # fmt: skip
+CODE = {**STR, "maxLength": 64}
+WARD = param("ward", CODE, "only this ward (empty: every ward)")
+# Years 1901-2297 with any offset stay inside ClickHouse's DateTime64 range (1900-2299 UTC),
+# which the server checks; upper-case T and Z, seconds 00-59, as Python parses them.
+QUERY_TIME = {
+    **TIME,
+    "pattern": r"^(190[1-9]|19[1-9][0-9]|2[01][0-9]{2}|22[0-8][0-9]|229[0-7])-[0-9]{2}-[0-9]{2}"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$",
+}
+AS_OF = param(
+    "as_of", {"anyOf": [QUERY_TIME, {"const": ""}]},
+    "count only events with occurred_at <= as_of (RFC 3339, years 1901-2297; empty: all)",
+)  # fmt: skip
+
+
+def choice(choices: list[str], default: str, doc: str) -> dict[str, Any]:
+    """An enum query parameter; the empty value means the default, as the server reads it."""
+    return {"enum": [*choices, ""], "default": default, "description": f"{doc}; empty: {default}"}
+
+
 def _null(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 

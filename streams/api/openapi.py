@@ -14,42 +14,21 @@ import json
 from typing import Any
 
 from streams import __version__ as version
-from streams.api.components import EXAMPLE_ELECTION, INT, STR, TIME, ref, schemas
+from streams.api.components import (
+    AS_OF,
+    CODE,
+    ELECTION,
+    INT,
+    STR,
+    WARD,
+    choice,
+    param,
+    ref,
+    schemas,
+)
 from streams.api.openapi_projection import projection_paths, projection_schemas
 from streams.read import campaign
 from streams.read import queries as q
-
-
-def _param(name: str, schema: dict[str, Any], doc: str, where: str = "query") -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path", "schema": schema,
-            "description": doc}  # fmt: skip
-
-
-ELECTION = {
-    **_param("election_id", {**STR, "minLength": 1, "maxLength": 64}, "the election's slug",
-             "path"),
-    "examples": {"demo": {"summary": "the election `turnout demo` sends",
-                          "value": EXAMPLE_ELECTION}},
-}  # fmt: skip
-_CODE = {**STR, "maxLength": 64}
-WARD = _param("ward", _CODE, "only this ward (empty: every ward)")
-# Years 1901-2297 with any offset stay inside ClickHouse's DateTime64 range (1900-2299 UTC),
-# which the server checks; upper-case T and Z, seconds 00-59, as Python parses them.
-_QUERY_TIME = {
-    **TIME,
-    "pattern": r"^(190[1-9]|19[1-9][0-9]|2[01][0-9]{2}|22[0-8][0-9]|229[0-7])-[0-9]{2}-[0-9]{2}"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$",
-}
-AS_OF = _param(
-    "as_of", {"anyOf": [_QUERY_TIME, {"const": ""}]},
-    "count only events with occurred_at <= as_of (RFC 3339, years 1901-2297; empty: all)",
-)  # fmt: skip
-
-
-def _choice(choices: list[str], default: str, doc: str) -> dict[str, Any]:
-    """An enum query parameter; the empty value means the default, as the server reads it."""
-    return {"enum": [*choices, ""], "default": default, "description": f"{doc}; empty: {default}"}
-
 
 _JSON = "application/json"
 
@@ -134,19 +113,19 @@ def paths() -> dict[str, Any]:
         "/v1/events": _events(),
         e + "turnout-gap": _read(
             "Turnout gap and every metric, per `by` group", "TurnoutGap",
-            _param("by", _choice(list(q.BY_CHOICES), "ward,age_band", "grouping"), "grouping"),
+            param("by", choice(list(q.BY_CHOICES), "ward,age_band", "grouping"), "grouping"),
             WARD, AS_OF,
         ),
         e + "knockup": _read(
             "Supporters who have not voted, by polling district, most likely voters first",
-            "Knockup", WARD, _param("polling_district", _CODE, "only this polling district"),
-            _param("limit", {**INT, "minimum": 1, "maximum": q.KNOCKUP_MAX,
+            "Knockup", WARD, param("polling_district", CODE, "only this polling district"),
+            param("limit", {**INT, "minimum": 1, "maximum": q.KNOCKUP_MAX,
                              "default": q.KNOCKUP_LIMIT}, "most rows returned"),
         ),
         e + "timeline": _read(
             "Cumulative voted, supporters_voted, opponents_voted per ward at each bucket's end",
             "Timeline", WARD,
-            _param("bucket", _choice(list(q.BUCKETS), q.DEFAULT_BUCKET, "width"), "width"),
+            param("bucket", choice(list(q.BUCKETS), q.DEFAULT_BUCKET, "width"), "width"),
         ),
         e + "coverage": _read(
             "Registered electors contacted, per ward x age band", "Coverage", WARD, AS_OF
@@ -154,7 +133,7 @@ def paths() -> dict[str, Any]:
         e + "activity": _read(
             "Canvass attempts, contacts and contact rate per session or per local hour",
             "Activity",
-            _param("by", _choice(list(campaign.ACTIVITY_BY), "session", "grouping"), "grouping"),
+            param("by", choice(list(campaign.ACTIVITY_BY), "session", "grouping"), "grouping"),
             WARD,
         ),
         e + "effect": _read(

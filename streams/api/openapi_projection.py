@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.api.components import EXAMPLE_ELECTION, INT, NUMBER_OR_NULL, STR, TIME, ref
+from streams.api.components import (
+    AS_OF,
+    CODE,
+    ELECTION,
+    INT,
+    NUMBER_OR_NULL,
+    STR,
+    TIME,
+    choice,
+    ref,
+)
 from streams.read import alerts as al
 from streams.read import queries as q
 
@@ -142,16 +152,12 @@ def alert_schemas() -> dict[str, Any]:
 
 
 def _get(summary: str, schema: str, *params: dict[str, Any]) -> dict[str, Any]:
-    election = {"name": "election_id", "in": "path", "required": True,
-                "schema": {**STR, "minLength": 1, "maxLength": 64},
-                "description": "the election's slug",
-                "examples": {"demo": {"summary": "the election `turnout demo` sends",
-                                      "value": EXAMPLE_ELECTION}}}  # fmt: skip
+    election = ELECTION
     errors = {
-        "400": "a parameter is not allowed, or the election has no election.opened yet",
+        "400": "a parameter is not allowed",
         "401": "missing or unknown bearer token",
         "403": "the token lacks the read scope",
-        "404": "no event of this election has been accepted",
+        "404": "no event of this election has been accepted, or no election.opened yet",
     }
     responses: dict[str, Any] = {
         "200": {"description": "OK", "content": {"application/json": {"schema": ref(schema)}}}
@@ -169,20 +175,20 @@ def _param(name: str, schema: dict[str, Any], doc: str) -> dict[str, Any]:
 
 def projection_paths() -> dict[str, Any]:
     e = "/v1/elections/{election_id}/"
-    as_of = _param("as_of", TIME, "project from events with occurred_at <= as_of (default: "
-                   "the newest vote's time)")  # fmt: skip
+    as_of = {**AS_OF, "description": "project from events with occurred_at <= as_of (RFC 3339, "
+             "years 1901-2297; empty: the newest vote's time)"}  # fmt: skip
     return {
         e + "projection": _get(
             "Projected end-of-day turnout and gap per `by` group, with 80% intervals",
             "Projection",
-            _param("by", {"enum": list(q.BY_CHOICES), "default": "ward"}, "grouping"),
+            _param("by", choice(list(q.BY_CHOICES), "ward", "grouping"), "grouping"),
             as_of,
         ),
         e + "priorities": _get(
             "Polling districts ranked by extra supporter votes per volunteer-hour, with reasons",
             "Priorities",
             as_of,
-            _param("ward", {**STR, "maxLength": 64}, "only this ward's districts"),
+            _param("ward", CODE, "only this ward's districts (empty: every ward)"),
         ),
         e + "alerts": _get(
             "Active alerts of the election and of the pipeline, as the worker last evaluated them",

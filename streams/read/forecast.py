@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from streams.errors import QueryError
 from streams.read import alerts as al
 from streams.read import campaign, priorities
 from streams.read import projection_queries as pq
@@ -19,10 +18,11 @@ from streams.read.reader import Election, Reader
 
 
 def polling_day(reader: Reader, election: Election) -> PollingDay:
-    """The election's polling day from its latest election.opened (400 without one)."""
+    """The election's polling day from its latest election.opened. Without one there is no
+    day to project (404: the election's projection does not exist yet)."""
     [row] = reader.rows(pq.polling_day_query(election.election_id))
     if not row["polling_date"]:
-        raise QueryError(
+        raise q.ElectionNotFound(
             f"election {election.election_id!r}: no election.opened yet; the projection needs "
             "its polling_date, polls_open and polls_close"
         )

@@ -24,6 +24,9 @@ OUTCOMES = ("contacted", "not_home", "refused", "moved", "inaccessible")
 # printable and not: every plane, no lone surrogates (JSON text must be Unicode)
 UNICODE = st.characters(exclude_categories=("Cs",))
 CODES = st.text(UNICODE, min_size=1, max_size=64)
+# Elector ids are pseudonyms of a documented shape (docs/pseudonyms.md); other ids are
+# rejected, which the broken items exercise.
+ELECTOR_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,40}", fullmatch=True)
 CAMPAIGN = (datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 5, 7, 22, tzinfo=UTC))
 
 

@@ -145,7 +145,7 @@ class Streams(RuleBasedStateMachine):
         self.sent.extend(None if fz.outside_window(item, seen) else item for item in items)
 
     @initialize(
-        electors=st.lists(fz.CODES, min_size=2, max_size=6, unique=True),
+        electors=st.lists(fz.ELECTOR_IDS, min_size=2, max_size=6, unique=True),
         wards=st.lists(fz.CODES, min_size=1, max_size=3, unique=True),
     )
     def open_election(self, electors: list[str], wards: list[str]) -> None:

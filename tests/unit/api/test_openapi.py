@@ -5,6 +5,7 @@ from __future__ import annotations
 from openapi_spec_validator import validate
 
 from streams.api import openapi
+from streams.api.components import EXAMPLE_ELECTION
 from streams.read import queries as q
 
 
@@ -47,4 +48,4 @@ def test_election_endpoints_offer_the_demo_election_as_their_example():
     for path, operations in openapi.document()["paths"].items():
         if path.startswith("/v1/elections/"):
             (election,) = [p for p in operations["get"]["parameters"] if p["in"] == "path"]
-            assert [e["value"] for e in election["examples"].values()] == [openapi.EXAMPLE_ELECTION]
+            assert [e["value"] for e in election["examples"].values()] == [EXAMPLE_ELECTION]
