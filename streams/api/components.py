@@ -66,7 +66,7 @@ def _null(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+def closed(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": properties,
@@ -76,7 +76,7 @@ def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[
 
 
 def _answer(rows_item: str, **fields: Any) -> dict[str, Any]:
-    return _object(
+    return closed(
         {"election_id": STR, **fields, "rows": {"type": "array", "items": ref(rows_item)}}
     )
 
@@ -103,10 +103,10 @@ def schemas() -> dict[str, Any]:
             "description": "An event the worker accepts (schema_version 1); occurred_at must "
             "also lie from 2000-01-01 to 24 h after the event is received.",
         },
-        "Error": _object({"error": STR}),
-        "GapRow": _object({**dims, **_metrics()}, optional=tuple(dims)),
+        "Error": closed({"error": STR}),
+        "GapRow": closed({**dims, **_metrics()}, optional=tuple(dims)),
         "TurnoutGap": _answer("GapRow", as_of=_null(TIME)),
-        "KnockupRow": _object(
+        "KnockupRow": closed(
             {
                 "elector_id": STR,
                 "ward": STR,
@@ -116,7 +116,7 @@ def schemas() -> dict[str, Any]:
             }
         ),
         "Knockup": _answer("KnockupRow", limit=INT, truncated={"type": "boolean"}),
-        "TimelineRow": _object(
+        "TimelineRow": closed(
             {
                 "ward": STR,
                 "bucket_start": TIME,
@@ -125,7 +125,7 @@ def schemas() -> dict[str, Any]:
             }
         ),
         "Timeline": _answer("TimelineRow", bucket={"enum": list(q.BUCKETS)}),
-        "CoverageRow": _object(
+        "CoverageRow": closed(
             {
                 "ward": STR,
                 "age_band": STR,
@@ -135,7 +135,7 @@ def schemas() -> dict[str, Any]:
             }
         ),
         "Coverage": _answer("CoverageRow", as_of=_null(TIME)),
-        "SessionActivityRow": _object(
+        "SessionActivityRow": closed(
             {
                 "session_id": _null(STR),
                 "ward": _null(STR),
@@ -149,7 +149,7 @@ def schemas() -> dict[str, Any]:
                 "canvassers": INT,
             }
         ),
-        "HourActivityRow": _object(
+        "HourActivityRow": closed(
             {
                 "hour": TIME,
                 "attempts": INT,
@@ -159,7 +159,7 @@ def schemas() -> dict[str, Any]:
                 "sessions": INT,
             }
         ),
-        "Activity": _object(
+        "Activity": closed(
             {
                 "election_id": STR,
                 "by": {"enum": list(campaign.ACTIVITY_BY)},
@@ -169,7 +169,7 @@ def schemas() -> dict[str, Any]:
                 },
             }
         ),
-        "EffectRow": _object(
+        "EffectRow": closed(
             {
                 "ward": STR,
                 "electorate": INT,
@@ -187,7 +187,7 @@ def schemas() -> dict[str, Any]:
                 "our_vote_share": _RATE,
             }
         ),
-        "EffectGroup": _object(
+        "EffectGroup": closed(
             {
                 "wards": INT,
                 "supporter_turnout": _RATE,
@@ -197,7 +197,7 @@ def schemas() -> dict[str, Any]:
         ),
         "Effect": _answer(
             "EffectRow",
-            summary=_object(
+            summary=closed(
                 {
                     "with_campaign_days": ref("EffectGroup"),
                     "without_campaign_days": ref("EffectGroup"),
@@ -210,18 +210,18 @@ def schemas() -> dict[str, Any]:
             "required": ["sql"],
             "description": "other properties are ignored",
         },
-        "SqlResult": _object(
+        "SqlResult": closed(
             {
-                "columns": {"type": "array", "items": _object({"name": STR, "type": STR})},
+                "columns": {"type": "array", "items": closed({"name": STR, "type": STR})},
                 "rows": {"type": "array", "items": {"type": "object"}},
             }
         ),
-        "Accepted": _object(
+        "Accepted": closed(
             {
                 "accepted": INT,
                 "rejected": {
                     "type": "array",
-                    "items": _object(
+                    "items": closed(
                         {
                             "index": INT,
                             "event_id": _null(STR),
@@ -231,15 +231,15 @@ def schemas() -> dict[str, Any]:
                 },
             }
         ),
-        "Health": _object(
+        "Health": closed(
             {
                 "status": {"enum": ["ok", "degraded"]},
-                "kafka": _object({"ok": {"type": "boolean"}}),
-                "clickhouse": _object({"ok": {"type": "boolean"}}),
+                "kafka": closed({"ok": {"type": "boolean"}}),
+                "clickhouse": closed({"ok": {"type": "boolean"}}),
                 "consumer_lag": _null({"type": "object", "additionalProperties": INT}),
                 "caught_up": {"type": "boolean"},
                 "seconds_since_last_batch": {"type": "number"},
-                "freshness": _object(
+                "freshness": closed(
                     {
                         "seconds": {
                             **NUMBER_OR_NULL,
@@ -251,7 +251,7 @@ def schemas() -> dict[str, Any]:
                 ),
             }
         ),
-        "Replay": _object(
+        "Replay": closed(
             {
                 "state": {"enum": ["idle", "running", "done", "failed"]},
                 "records_done": INT,

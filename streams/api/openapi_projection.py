@@ -14,6 +14,7 @@ from streams.api.components import (
     STR,
     TIME,
     choice,
+    closed,
     ref,
 )
 from streams.read import alerts as al
@@ -22,15 +23,6 @@ from streams.read import queries as q
 NUMBER = {"type": "number"}
 RATE = {"type": ["number", "null"], "description": "a fraction (0-1 for rates); null: undefined"}
 PROJECTED = ("turnout", "supporter_turnout", "opponent_turnout", "gap_pts")
-
-
-def closed(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-        "additionalProperties": False,
-    }
 
 
 def projection_row() -> dict[str, Any]:
