@@ -73,6 +73,13 @@ def iso(epoch_seconds: float | None) -> str | None:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 
+def route(request: web.Request) -> str:
+    """The request's route pattern, for logs: a path may name an elector
+    (`/v1/elections/{election_id}/electors/{elector_id}/export`), which logs must not."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
+
+
 class ReadsBusyError(TurnoutError):
     """Every read slot is taken: the request is refused, not queued without bound."""
 
@@ -128,10 +135,12 @@ class Views:
             except QueryError as err:
                 return error(400, str(err))
             except AuditError:  # the audit entry could not be written: nothing is answered
-                log.warning("%s %s: audit entry not written; refused", request.method, request.path)
+                log.warning(
+                    "%s %s: audit entry not written; refused", request.method, route(request)
+                )
                 return error(503, "the audit trail could not record this read; retry soon")
             except Exception:
-                log.exception("%s %s failed", request.method, request.path)
+                log.exception("%s %s failed", request.method, route(request))
                 return error(500, "internal error; the worker log has the details")
 
         return guarded
