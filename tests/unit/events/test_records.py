@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka.partitioner.default import DefaultPartitioner
@@ -22,6 +23,7 @@ from streams.events import (
     record_of,
     validate,
 )
+from streams.events.records import murmur2
 from tests import factories as f
 
 E = "2026-05-07-exampleton"
@@ -145,6 +147,12 @@ def test_partition_agrees_with_kafka_pythons_default_partitioner(key: bytes, par
         "turnout.events", key, key, None, None, Cluster(partitions)
     )
     assert partition_for(key, partitions) == kafka
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=200))
+def test_murmur2_equals_aiokafkas_for_any_bytes(key: bytes):
+    assert murmur2(key) == aiokafka_murmur2(key)
 
 
 # --- pack ------------------------------------------------------------------------------------
