@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -84,6 +85,7 @@ class Run:
         self.loaded: Memory | None = None
         self.electors = 0
         self.restart: Restart | None = None
+        self.restart_static: Restart | None = None
         self.ceiling: TopicRead | None = None
         self.peer: Peer | str | None = None
         self.replayed: Replayed | None = None
@@ -107,8 +109,7 @@ class Run:
         if self.wants("memory"):
             self.loaded, self.electors = memory(self.worker), self.stored_electors()
         if self.wants("restart"):
-            print(f"restart: SIGKILL, start, probe ({self.stored_electors():,} electors)…")
-            self.restart = restart_to_ready(self.worker, self.client)
+            self.restart_both()
         if self.wants("ceiling") or self.wants("peer"):
             print("ceiling: plain aiokafka consumer over the whole topic…", flush=True)
             self.ceiling = asyncio.run(read_all(s.bootstrap_servers))
@@ -120,6 +121,17 @@ class Run:
             self.replayed = replay(self.client)
             pid = self.worker.process.pid()
             self.replay_peak_kb = memory(self.worker).peak_kb if pid else 0
+
+    def restart_both(self) -> None:
+        """Restart-to-ready with dynamic group membership (the default: the group waits out
+        the killed member's session), then with a static one (TURNOUT_WORKER_ID)."""
+        print(f"restart: SIGKILL, start, probe ({self.stored_electors():,} electors)…")
+        self.restart = restart_to_ready(self.worker, self.client, "bench-restart-dynamic")
+        static = LocalWorker(replace(self.settings, worker_id="bench-worker"))
+        print("restart: SIGKILL, start with TURNOUT_WORKER_ID, then again…", flush=True)
+        restart_to_ready(self.worker, self.client, "bench-restart-joined", then=static)
+        self.restart_static = restart_to_ready(static, self.client, "bench-restart-static")
+        self.worker = static
 
     def stored_electors(self) -> int:
         """Distinct electors the worker holds (its `electors` table), 0 if it cannot say."""
@@ -232,11 +244,12 @@ def report_latency(run: Run) -> None:
                 f"  {run.electors:,} electors stored: peak {per_million:,.0f} MiB per million "
                 f"electors; {grown:,.0f} MiB per million above the start-up baseline"
             )
-    if run.restart:
-        r = run.restart
-        print(f"restart-to-ready ({run.electors:,} electors stored): answering "
-              f"{r.answering_s:.1f}s after start, partitions assigned {r.assigned_s:.1f}s, "
-              f"probe counted {r.ready_s:.1f}s after start "
+    for membership, r in (("dynamic", run.restart), ("static", run.restart_static)):
+        if r is None:
+            continue
+        print(f"restart-to-ready, {membership} membership ({run.electors:,} electors stored): "
+              f"answering {r.answering_s:.1f}s after start, partitions assigned "
+              f"{r.assigned_s:.1f}s, probe counted {r.ready_s:.1f}s after start "
               f"({r.down_s:.1f}s after SIGKILL)")  # fmt: skip
     if run.replay_peak_kb:
         print(f"worker peak RSS after restart and replay: {run.replay_peak_kb / 1024:,.0f} MiB")

@@ -3,7 +3,8 @@
 * memory: VmHWM (peak resident set) and VmRSS of the worker and every process it started,
   from /proc/<pid>/status; the worker's RSS just after start-up is the same run's baseline,
 * restart-to-ready: SIGKILL the worker's process group (as a crash or the OOM killer would),
-  start it again, and time until a probe event posted to it is counted by turnout-gap,
+  start it again, and time until a probe event posted to it is counted by turnout-gap; once
+  with dynamic group membership (the default) and once with a static one (TURNOUT_WORKER_ID),
 * replay: POST /v1/replay (admin scope), poll GET /v1/replay until it is done.
 """
 
@@ -74,7 +75,15 @@ class Restart:
     down_s: float  # SIGKILL -> ready
 
 
-def restart_to_ready(worker: LocalWorker, client: ApiClient, timeout: float = 900) -> Restart:
+def restart_to_ready(
+    worker: LocalWorker,
+    client: ApiClient,
+    probe: str = "bench-restart",
+    then: LocalWorker | None = None,
+    timeout: float = 900,
+) -> Restart:
+    """SIGKILL `worker`, start `then` (default: the same worker again), and time until an
+    event of the election `probe` (not yet known) is counted."""
     pid = worker.process.pid()
     if pid is None:
         raise RuntimeError("the worker is not running; nothing to kill")
@@ -83,7 +92,7 @@ def restart_to_ready(worker: LocalWorker, client: ApiClient, timeout: float = 90
     while worker.running():
         time.sleep(0.01)
     started = time.perf_counter()
-    worker.start(timeout=timeout)
+    (then or worker).start(timeout=timeout)
     answering = time.perf_counter() - started
     deadline = started + timeout
     while client.health().get("consumer_lag") is None and time.perf_counter() < deadline:
@@ -91,13 +100,13 @@ def restart_to_ready(worker: LocalWorker, client: ApiClient, timeout: float = 90
     assigned = time.perf_counter() - started
     while True:
         try:
-            client.post_events([probe_event("bench-restart", 1)])
+            client.post_events([probe_event(probe, 1)])
             break
         except ApiError:  # answering, but not yet taking events
             if time.perf_counter() > deadline:
                 raise
             time.sleep(0.05)
-    while electorate(client, "bench-restart") < 1:
+    while electorate(client, probe) < 1:
         if time.perf_counter() > deadline:
             raise RuntimeError(f"the restarted worker did not count its probe in {timeout:.0f}s")
         time.sleep(0.05)

@@ -7,6 +7,7 @@ Each setting is declared once: type, default, environment variable and a line of
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -25,6 +26,9 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 def _env(name: str, doc: str) -> dict[str, str]:
     return {"env": name, "doc": doc}
+
+
+_WORKER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,21 @@ class Settings:
     batch_within: float = field(
         default=0.2,
         metadata=_env("TURNOUT_BATCH_WITHIN", "Seconds an agent waits to fill a batch."),
+    )
+    session_timeout: float = field(
+        default=10.0,
+        metadata=_env(
+            "TURNOUT_SESSION_TIMEOUT",
+            "Seconds the consumer group waits for a silent worker before moving its partitions.",
+        ),
+    )
+    worker_id: str | None = field(
+        default=None,
+        metadata=_env(
+            "TURNOUT_WORKER_ID",
+            "Static group membership: a worker restarted with the same id takes its partitions "
+            "back at once; unique per worker. Unset = dynamic membership.",
+        ),
     )
     grafana_token: str | None = field(
         default=None,
@@ -236,6 +255,15 @@ class Settings:
             raise ConfigError("TURNOUT_ALERT_INTERVAL: must be a positive number of seconds")
         if self.dlq_retention_days <= 0:
             raise ConfigError("TURNOUT_DLQ_RETENTION_DAYS: must be a positive number of days")
+        if not 6 <= self.session_timeout <= 90:
+            raise ConfigError(
+                "TURNOUT_SESSION_TIMEOUT: must be between 6 (the broker's smallest by default) "
+                "and 90 seconds (the worker's request timeout)"
+            )
+        if self.worker_id is not None and not _WORKER_ID.fullmatch(self.worker_id):
+            raise ConfigError(
+                "TURNOUT_WORKER_ID: use 1 to 64 letters, digits, '.', '_' or '-', e.g. worker-1"
+            )
 
     @property
     def bootstrap_servers(self) -> str:

@@ -23,6 +23,8 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_KAFKA_PORT", "19092", "kafka_port", 19092),
     ("TURNOUT_BATCH_MAX", "500", "batch_max", 500),
     ("TURNOUT_BATCH_WITHIN", "0.5", "batch_within", 0.5),
+    ("TURNOUT_SESSION_TIMEOUT", "30", "session_timeout", 30.0),
+    ("TURNOUT_WORKER_ID", "worker-1", "worker_id", "worker-1"),
     ("TURNOUT_GRAFANA_TOKEN", "glsa_secret", "grafana_token", "glsa_secret"),
     ("TURNOUT_GRAFANA_USER", "admin", "grafana_user", "admin"),
     ("TURNOUT_GRAFANA_PASSWORD", "hunter22", "grafana_password", "hunter22"),
@@ -130,6 +132,10 @@ def test_settings_survive_to_env_and_back():
     ("TURNOUT_ALERT_WEBHOOK", "hooks.example.org/t",
      "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"),
     ("TURNOUT_ALERT_INTERVAL", "0", "TURNOUT_ALERT_INTERVAL: must be a positive number of seconds"),
+    ("TURNOUT_SESSION_TIMEOUT", "3", "TURNOUT_SESSION_TIMEOUT: must be between 6 (the broker's "
+     "smallest by default) and 90 seconds (the worker's request timeout)"),
+    ("TURNOUT_WORKER_ID", "worker 1", "TURNOUT_WORKER_ID: use 1 to 64 letters, digits, '.', '_' or "
+     "'-', e.g. worker-1"),
 ])  # fmt: skip
 def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, message: str):
     with pytest.raises(ConfigError) as refused:
