@@ -13,6 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.markup import escape
 
+from streams.cli.migrations import add_migrations_command
 from streams.cli.personal import add_personal_data_commands
 from streams.cli.projection import add_projection_commands
 from streams.cli.pseudonyms import add_pseudonyms_command
@@ -338,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_query_commands(sub)
     add_token_command(sub, _settings, console)
     add_pseudonyms_command(sub, _settings)
+    add_migrations_command(sub, _settings)
     add_personal_data_commands(sub, _settings, console)
     add_projection_commands(sub, _settings, console)
     return parser

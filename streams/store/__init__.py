@@ -1,10 +1,18 @@
 """ClickHouse: the connection (embedded chDB or a server by URL), the numbered migrations
-(package data), the row layouts with the functions that build them, what a failure means
-(retry or refuse), and the sink."""
+(package data) and their variant for a cluster, the row layouts with the functions that build
+them, what a failure means (retry or refuse), and the sink."""
 
 from streams.store.audit import AUDIT_LIMIT, AuditEntry, AuditError, AuditLog
+from streams.store.cluster import (
+    CLUSTER_MACRO,
+    ClusterMigrationError,
+    Target,
+    cluster_migrations,
+    render,
+)
 from streams.store.connection import (
     DATABASE,
+    SCHEMA_MIGRATIONS,
     connect,
     connect_parser,
     connect_sql,
@@ -36,24 +44,29 @@ __all__ = [
     "AUDIT_LIMIT",
     "CELL_COLUMNS",
     "CELL_DIMENSIONS",
+    "CLUSTER_MACRO",
     "DATABASE",
     "DATA_ERRORS",
     "DELTA_COLUMNS",
     "ELECTOR_COLUMNS",
     "EVENT_COLUMNS",
     "RAW_TIMES",
+    "SCHEMA_MIGRATIONS",
     "SNAPSHOT_TABLES",
     "AuditEntry",
     "AuditError",
     "AuditLog",
+    "ClusterMigrationError",
     "Row",
     "Sink",
     "SinkBatch",
     "SinkDataError",
     "Snapshots",
+    "Target",
     "cell_of",
     "cell_row",
     "cell_values",
+    "cluster_migrations",
     "connect",
     "connect_parser",
     "connect_sql",
@@ -65,6 +78,7 @@ __all__ = [
     "migrate",
     "migrations",
     "private_dir",
+    "render",
     "scrub",
     "split_statements",
     "time_settings",

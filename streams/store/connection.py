@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 DATABASE = "turnout"
 MIGRATIONS = resources.files(__package__) / "migrations"  # package data: works when installed
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "(version UInt32, name String, applied_at DateTime DEFAULT now()) "
+    "ENGINE = MergeTree ORDER BY version"
+)
+"""Which migrations were applied (`migrate` skips them); replicated on a cluster (cluster.py)."""
 
 
 # How long `connect` waits for a ClickHouse server that is still starting (a compose stack's
@@ -150,11 +156,7 @@ def split_statements(sql: str) -> list[str]:
 
 def migrate(client: Client, folder: Traversable = MIGRATIONS) -> list[str]:
     """Apply the migrations not yet recorded in schema_migrations; returns their names."""
-    client.command(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(version UInt32, name String, applied_at DateTime DEFAULT now()) "
-        "ENGINE = MergeTree ORDER BY version"
-    )
+    client.command(SCHEMA_MIGRATIONS)
     done = {row[0] for row in client.query("SELECT version FROM schema_migrations").result_rows}
     applied = []
     for number, name, statements in migrations(folder):
