@@ -15,13 +15,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from streams.errors import ConfigError
+from streams.settings.kafka import validate_kafka
 
 EVENTS_TOPIC = "turnout.events"
 DLQ_TOPIC = "turnout.events.dlq"
 CONSUMER_GROUP = "turnout"  # the Faust app id: the workers' consumer group
-
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 def _env(name: str, doc: str) -> dict[str, str]:
@@ -246,7 +244,7 @@ class Settings:
             )
         if self.partitions < 1:
             raise ConfigError("TURNOUT_PARTITIONS: must be a positive integer")
-        _validate_kafka(self)
+        validate_kafka(self)
         if self.alert_webhook and urlparse(self.alert_webhook).scheme not in ("http", "https"):
             raise ConfigError(
                 "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"
@@ -330,67 +328,6 @@ def _convert(env: str, raw: str, default: object, type_: str) -> object:
     if isinstance(default, Path) or type_ == "Path | None":
         return Path(raw)
     return raw
-
-
-def _validate_kafka(settings: Settings) -> None:
-    """Kafka security and topic settings that cannot work together; the error names the fix."""
-    protocol, mechanism = settings.kafka_security_protocol, settings.kafka_sasl_mechanism
-    if protocol not in SECURITY_PROTOCOLS:
-        raise ConfigError(
-            f"TURNOUT_KAFKA_SECURITY_PROTOCOL: {protocol!r} is not one of "
-            f"{', '.join(SECURITY_PROTOCOLS)}"
-        )
-    if settings.kafka_sasl:
-        if mechanism not in SASL_MECHANISMS:
-            raise ConfigError(
-                f"TURNOUT_KAFKA_SASL_MECHANISM: {protocol} needs one of "
-                f"{', '.join(SASL_MECHANISMS)} (got {mechanism!r}); your Kafka provider names it"
-            )
-        if not settings.kafka_sasl_username or not settings.kafka_sasl_password:
-            raise ConfigError(
-                f"TURNOUT_KAFKA_SASL_USERNAME and TURNOUT_KAFKA_SASL_PASSWORD: both are "
-                f"required with TURNOUT_KAFKA_SECURITY_PROTOCOL={protocol}"
-            )
-    elif mechanism or settings.kafka_sasl_username or settings.kafka_sasl_password:
-        raise ConfigError(
-            "TURNOUT_KAFKA_SASL_*: set but TURNOUT_KAFKA_SECURITY_PROTOCOL is "
-            f"{protocol}; set it to SASL_SSL (or SASL_PLAINTEXT), or unset the SASL variables"
-        )
-    _validate_tls_files(settings)
-    _validate_replicas(settings)
-
-
-def _validate_tls_files(settings: Settings) -> None:
-    files = {
-        "TURNOUT_KAFKA_SSL_CAFILE": settings.kafka_ssl_cafile,
-        "TURNOUT_KAFKA_SSL_CERTFILE": settings.kafka_ssl_certfile,
-        "TURNOUT_KAFKA_SSL_KEYFILE": settings.kafka_ssl_keyfile,
-    }
-    given = {env: path for env, path in files.items() if path is not None}
-    if given and not settings.kafka_tls:
-        raise ConfigError(
-            f"{', '.join(given)}: TLS files are set but TURNOUT_KAFKA_SECURITY_PROTOCOL is "
-            f"{settings.kafka_security_protocol}; set it to SSL or SASL_SSL, or unset them"
-        )
-    if (settings.kafka_ssl_certfile is None) != (settings.kafka_ssl_keyfile is None):
-        raise ConfigError(
-            "TURNOUT_KAFKA_SSL_CERTFILE and TURNOUT_KAFKA_SSL_KEYFILE: a client certificate "
-            "needs both; set both or neither"
-        )
-    for env, path in given.items():
-        if not path.is_file():
-            raise ConfigError(f"{env}: {path} is not a readable file; fix the path")
-
-
-def _validate_replicas(settings: Settings) -> None:
-    rf, isr = settings.replication_factor, settings.min_insync_replicas
-    if rf < 1:
-        raise ConfigError("TURNOUT_KAFKA_REPLICATION_FACTOR: must be a positive integer")
-    if not 1 <= isr <= rf:
-        raise ConfigError(
-            f"TURNOUT_KAFKA_MIN_INSYNC_REPLICAS: {isr} must be between 1 and the replication "
-            f"factor ({rf}); lower it or raise TURNOUT_KAFKA_REPLICATION_FACTOR"
-        )
 
 
 def new_token() -> str:
