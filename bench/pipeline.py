@@ -123,15 +123,19 @@ class Run:
             self.replay_peak_kb = memory(self.worker).peak_kb if pid else 0
 
     def restart_both(self) -> None:
-        """Restart-to-ready with dynamic group membership (the default: the group waits out
-        the killed member's session), then with a static one (TURNOUT_WORKER_ID)."""
+        """Restart-to-ready with static group membership (the local default), then with a
+        dynamic one (TURNOUT_KAFKA set, no TURNOUT_WORKER_ID: the group waits out the killed
+        member's session)."""
         print(f"restart: SIGKILL, start, probe ({self.stored_electors():,} electors)…")
-        self.restart = restart_to_ready(self.worker, self.client, "bench-restart-dynamic")
-        static = LocalWorker(replace(self.settings, worker_id="bench-worker"))
-        print("restart: SIGKILL, start with TURNOUT_WORKER_ID, then again…", flush=True)
-        restart_to_ready(self.worker, self.client, "bench-restart-joined", then=static)
-        self.restart_static = restart_to_ready(static, self.client, "bench-restart-static")
-        self.worker = static
+        self.restart_static = restart_to_ready(self.worker, self.client, "bench-restart-static")
+        dynamic = LocalWorker(replace(
+            self.settings, kafka=self.settings.bootstrap_servers, kafka_replication_factor=1,
+            kafka_min_insync_replicas=1,
+        ))  # fmt: skip
+        print("restart: SIGKILL, start with dynamic membership, then again…", flush=True)
+        restart_to_ready(self.worker, self.client, "bench-restart-joined", then=dynamic)
+        self.restart = restart_to_ready(dynamic, self.client, "bench-restart-dynamic")
+        self.worker = dynamic
 
     def stored_electors(self) -> int:
         """Distinct electors the worker holds (its `electors` table), 0 if it cannot say."""
@@ -244,7 +248,7 @@ def report_latency(run: Run) -> None:
                 f"  {run.electors:,} electors stored: peak {per_million:,.0f} MiB per million "
                 f"electors; {grown:,.0f} MiB per million above the start-up baseline"
             )
-    for membership, r in (("dynamic", run.restart), ("static", run.restart_static)):
+    for membership, r in (("static", run.restart_static), ("dynamic", run.restart)):
         if r is None:
             continue
         print(f"restart-to-ready, {membership} membership ({run.electors:,} electors stored): "

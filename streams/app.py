@@ -69,11 +69,11 @@ def create_app(settings: Settings) -> TurnoutApp:
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
-        # A SIGKILLed worker's partitions wait this long before the group moves them (Faust's
-        # default is 60 s); heartbeats go every third of it (docs/worker-restart.md).
+        # A static member restarted after SIGKILL gets its partitions back at once; a dynamic
+        # one's wait out the session (docs/worker-restart.md).
         broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=settings.session_timeout / 3,
-        consumer_group_instance_id=settings.worker_id,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
+        consumer_group_instance_id=settings.group_instance_id,
         producer_acks=-1,
         web_transport=f"tcp://{host}:{port}",
     )

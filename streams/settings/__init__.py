@@ -82,7 +82,7 @@ class Settings:
         metadata=_env("TURNOUT_BATCH_WITHIN", "Seconds an agent waits to fill a batch."),
     )
     session_timeout: float = field(
-        default=10.0,
+        default=45.0,  # Kafka's own default since 3.0 (KIP-735): 10 s expelled busy consumers
         metadata=_env(
             "TURNOUT_SESSION_TIMEOUT",
             "Seconds the consumer group waits for a silent worker before moving its partitions.",
@@ -93,7 +93,7 @@ class Settings:
         metadata=_env(
             "TURNOUT_WORKER_ID",
             "Static group membership: a worker restarted with the same id takes its partitions "
-            "back at once; unique per worker. Unset = dynamic membership.",
+            "back at once; unique per worker. Unset = 'local' on the local broker, else dynamic.",
         ),
     )
     grafana_token: str | None = field(
@@ -271,6 +271,12 @@ class Settings:
     def local_kafka(self) -> bool:
         """True when Turnout runs its own broker (TURNOUT_KAFKA unset)."""
         return not self.kafka
+
+    @property
+    def group_instance_id(self) -> str | None:
+        """The worker's static member id: TURNOUT_WORKER_ID, or "local" on the local broker
+        (one worker per TURNOUT_HOME, and the broker is that home's), else None (dynamic)."""
+        return self.worker_id or ("local" if self.local_kafka else None)
 
     @property
     def replication_factor(self) -> int:

@@ -13,11 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
 from streams.cli.client import ApiClient, ApiError
 from streams.cli.local import LocalKafka, LocalWorker
-from streams.settings import EVENTS_TOPIC, Settings
+from streams.kafka_config import kafka_python_kwargs
+from streams.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
 from streams.sim import Simulation, SimulationConfig, simulate
 from tests.conftest import TOKENS
 from tests.integration.dlq import DeadLetters
@@ -93,6 +94,19 @@ def test_worker_killed_with_sigkill_three_times_ends_at_ground_truth(
         LocalWorker(services).start()
     finish(sender, api, sim, election_id)
     assert sender.failures, "the kills should have been felt by the sender"
+    # Each restart took the killed worker's place as the same static member
+    # (docs/worker-restart.md).
+    assert group_members(services) == ["local"]
+
+
+def group_members(settings: Settings) -> list[str | None]:
+    """The static ids (None for a dynamic member) of the workers' consumer group."""
+    admin = KafkaAdminClient(**kafka_python_kwargs(settings))
+    try:
+        group = admin.describe_groups([CONSUMER_GROUP])[CONSUMER_GROUP]
+    finally:
+        admin.close()
+    return [member["group_instance_id"] for member in group["members"]]
 
 
 def test_broker_stopped_and_restarted_mid_stream_ends_at_ground_truth(

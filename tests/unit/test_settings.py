@@ -146,3 +146,9 @@ def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, m
 def test_the_alert_webhook_is_never_in_a_repr():
     settings = Settings.from_env({"TURNOUT_ALERT_WEBHOOK": "https://hooks.example.org/s3cret"})
     assert "s3cret" not in repr(settings)
+
+
+def test_the_local_worker_is_a_static_member_and_a_shared_brokers_is_dynamic_unless_named():
+    assert Settings().group_instance_id == "local"
+    assert Settings(kafka="broker:9092").group_instance_id is None
+    assert Settings(kafka="broker:9092", worker_id="worker-3").group_instance_id == "worker-3"
