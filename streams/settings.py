@@ -6,6 +6,8 @@ Each setting is declared once: type, default, environment variable and a line of
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from collections.abc import Mapping
@@ -167,6 +169,29 @@ class Settings:
         default=30.0,
         metadata=_env("TURNOUT_DLQ_RETENTION_DAYS", "Days turnout.events.dlq keeps a dead letter."),
     )
+    master_key: str | None = field(
+        default=None,
+        repr=False,  # a secret: never in a repr, a log line or an error
+        metadata=_env(
+            "TURNOUT_MASTER_KEY",
+            "Base64 of 32 random bytes wrapping the per-elector data keys (a secret); "
+            "unset = TURNOUT_HOME/master-key, made on first use.",
+        ),
+    )
+    encryption: bool = field(
+        default=True,
+        metadata=_env(
+            "TURNOUT_ENCRYPTION",
+            "Seal personal fields with the elector's data key at ingest; off only to measure.",
+        ),
+    )
+    retention_days: float = field(
+        default=90.0,
+        metadata=_env(
+            "TURNOUT_RETENTION_DAYS",
+            "Days after polling day before an election is purged (unless election.opened says).",
+        ),
+    )
     test_hooks: bool = field(
         default=False,
         metadata=_env("TURNOUT_TEST_HOOKS", "Serve /v1/_test/* fault injection (tests only)."),
@@ -215,6 +240,10 @@ class Settings:
         _validate_kafka(self)
         if self.dlq_retention_days <= 0:
             raise ConfigError("TURNOUT_DLQ_RETENTION_DAYS: must be a positive number of days")
+        if self.retention_days < 0:
+            raise ConfigError("TURNOUT_RETENTION_DAYS: must be 0 or a positive number of days")
+        if self.master_key is not None:
+            check_master_key(self.master_key, "TURNOUT_MASTER_KEY")
 
     @property
     def bootstrap_servers(self) -> str:
@@ -258,6 +287,10 @@ class Settings:
     @property
     def token_file(self) -> Path:
         return self.home / "token"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.home / "master-key"
 
     @property
     def api_host_port(self) -> tuple[str, int]:
@@ -342,6 +375,18 @@ def _validate_replicas(settings: Settings) -> None:
             f"TURNOUT_KAFKA_MIN_INSYNC_REPLICAS: {isr} must be between 1 and the replication "
             f"factor ({rf}); lower it or raise TURNOUT_KAFKA_REPLICATION_FACTOR"
         )
+
+
+def check_master_key(text: str, where: str) -> bytes:
+    """The 32 bytes (AES-256) of a base64 master key; ConfigError naming `where` if not."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ConfigError(f"{where}: not the base64 of 32 bytes; make one with `openssl rand "
+                          "-base64 32`")  # fmt: skip
+    return key
 
 
 def new_token() -> str:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import msgspec
 
+ERASED = "elector.erased"
+
 
 class Fact(msgspec.Struct, frozen=True, array_like=True):
     """The part of an accepted event that state depends on; stored compactly per elector."""
@@ -132,10 +134,15 @@ class _Folding:
 def history(facts: Iterable[Fact]) -> Iterator[tuple[int, ElectorState | None]]:
     """(occurred_at, state after that instant) for each instant an effective fact happened.
 
+    An `elector.erased` fact ends every history: the elector never counted, so a replay, which
+    can no longer open their sealed events, gives the same aggregates as the live pass.
     Rule 5 needs care: an unregistered elector's ward follows their latest canvass/voted
     event, but once registered, the register entry wins whatever comes later; `_Folding`
     keeps both so that a registration arriving late still takes precedence.
     """
+    facts = list(facts)
+    if any(f.type == ERASED for f in facts):
+        return  # erased: counts nowhere at any instant, whatever else arrives (never retracted)
     kept = effective(facts)
     folding = _Folding()
     for i, f in enumerate(kept):

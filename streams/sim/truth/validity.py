@@ -111,13 +111,14 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
             "polls_open": _is_local_time,
             "polls_close": _is_local_time,
         },
-        {"timezone": _is_timezone},
+        {"timezone": _is_timezone, "retention_days": _int_in(0, 36_500)},
     ),
     "elector.registered": (
         {"elector_id": _ID, "ward": _ID, "polling_district": _ID, "age_band": _one_of(*AGE_BANDS)},
         {},
     ),
     "elector.removed": ({"elector_id": _ID}, {}),
+    "elector.erased": ({"elector_id": _ID}, {}),
     "canvass.recorded": (
         {"elector_id": _ID, "ward": _ID, "canvasser_id": _ID, "outcome": _one_of(*OUTCOMES)},
         {
@@ -169,7 +170,7 @@ _FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
 
 # Optional fields that may be null ("not given"); `timezone` has a default and may not be null.
 _NULLABLE = frozenset({"intention", "likelihood", "age_band", "session_id", "polling_station",
-                       "elector_id"})  # fmt: skip
+                       "elector_id", "retention_days"})  # fmt: skip
 
 
 def instant_if_valid(item: Any) -> datetime | None:
