@@ -8,7 +8,8 @@ temporary TURNOUT_HOME, on free loopback ports), it prints:
      being counted by turnout-gap (p50/p95/p99),
   3. the baseline, measured in the same run: a plain aiokafka consumer reading and decoding the
      same topic (the ceiling for any Python consumer), and the ratios to it.
-Not a test: nothing asserts. `make bench` runs it;  --electors scales the election.
+Not a test: nothing asserts. `make bench` runs it;  --electors scales the election;
+--encryption off measures what sealing personal fields costs (docs/personal-data.md).
 """
 
 from __future__ import annotations
@@ -120,11 +121,16 @@ def main() -> None:
     parser.add_argument("--electors", type=int, default=300_000, help="300k electors ~ 1M events")
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument(
+        "--encryption", choices=("on", "off"), default="on",
+        help="seal personal fields (TURNOUT_ENCRYPTION); off: to measure their cost",
+    )  # fmt: skip
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
     token = "bench-token-0123456789"
     settings = Settings(home=home, kafka_port=free_port(pair=True),
-                        api=f"http://127.0.0.1:{free_port()}", tokens=f"bench:{token}")  # fmt: skip
+                        api=f"http://127.0.0.1:{free_port()}", tokens=f"bench:{token}",
+                        encryption=args.encryption == "on")  # fmt: skip
     kafka, worker = LocalKafka(settings), LocalWorker(settings)
     kafka.start()
     create_topics(settings)
@@ -137,7 +143,7 @@ def main() -> None:
         worker.stop()
         kafka.stop()
     e2e = n / visible
-    print(f"\nevents: {n}; 2 cores; local Kafka, embedded chDB")
+    print(f"\nevents: {n}; 2 cores; local Kafka, embedded chDB; encryption {args.encryption}")
     print(f"{'measure':<58} {'value':>12} {'vs ceiling':>10}")
     for name, rate in (
         ("HTTP ingest, accepted (events/s)", n / accepted),
