@@ -198,17 +198,15 @@ class Ingest:
         stored = [ev.pseudonymize(e, self.pseudonym_key) for e in events]
         if self.keys is None:
             return [ev.encode(e) for e in (events if as_sent else stored)]
-        pairs = {(e.election_id, ev.elector_id_of(e) or "") for e in stored}
-        sealing = {(e.election_id, ev.elector_id_of(e) or "") for e in stored
-                   if self.encrypt and ev.event_type(e) in ev.PERSONAL_FIELDS}  # fmt: skip
-        keys = await asyncio.to_thread(self._keys, pairs, sealing)
+        sealing = {(e.election_id, x) for e in stored if (x := ev.elector_id_of(e))
+                   and self.encrypt and ev.event_type(e) in ev.PERSONAL_FIELDS}  # fmt: skip
+        keys = await asyncio.to_thread(self._keys, sealing)
         shown = events if as_sent else stored
         return [self._sealed(e, s, keys) for e, s in zip(shown, stored, strict=True)]
 
-    def _keys(self, pairs: set[tuple[str, str]], sealing: set[tuple[str, str]]) -> Any:
+    def _keys(self, sealing: set[tuple[str, str]]) -> Any:
         assert self.keys is not None
-        self.keys.fetch(pairs)
-        return self.keys.keys_for(sealing) if sealing else {}
+        return self.keys.keys_for(sealing)  # reads new tombstones too, whatever `sealing` is
 
     def _sealed(
         self, event: ev.Event, stored: ev.Event, keys: dict[tuple[str, str], ev.DataKey | None]

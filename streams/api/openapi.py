@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from streams import __version__ as version
+from streams.api.openapi_personal import personal_paths
 from streams.api.openapi_projection import projection_paths, projection_schemas
 from streams.events import EVENT_CLASSES
 from streams.read import campaign
@@ -303,6 +304,7 @@ def paths() -> dict[str, Any]:
             "Effect", WARD,
         ),
         **projection_paths(),
+        **personal_paths(),
         "/v1/sql": {"post": {
             "summary": "Read-only SQL on ClickHouse (readonly=1, 30 s, 100,000 rows)",
             "security": [{"bearer": []}],

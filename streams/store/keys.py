@@ -8,9 +8,13 @@ synchronous mutation, so their bytes leave the table's files before an erasure r
 
 `Keyring` is the worker's view of it: ingest asks it for a key to seal with (made and stored
 before any record sealed with it is produced), the agent for the key a sealed value names.
-Entries are cached for `ttl` seconds, so that a tombstone written by another worker is seen
-within that time; a key named by a record but absent from the cache is looked up again
-before it is taken as destroyed.
+An elector's keys are fetched once (one query per batch for those not cached); a key named
+by a record but not cached is looked up again before it is taken as destroyed. Keys never
+change but by being destroyed, which always leaves a tombstone: every tombstone is kept in
+memory (read at start, then every `ttl` seconds those written since, by another worker), so
+telling an erased elector needs no query. Ingest makes a key for an elector it has none
+cached for, without asking the table: after a restart an elector may get a second key, which
+costs a row and nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -62,13 +65,6 @@ def _new_master_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-@dataclass
-class _Entry:
-    keys: dict[str, DataKey] = field(default_factory=dict)
-    gone: bool = False
-    fetched: float = 0.0
-
-
 class Keyring:
     """Data keys and tombstones, cached; every method may be called from any thread."""
 
@@ -85,66 +81,70 @@ class Keyring:
         self.insert_settings = insert_settings or {}
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: dict[Pair, _Entry] = {}
+        self._keys: dict[Pair, dict[str, DataKey]] = {}  # the electors looked up or made
+        self._gone: set[Pair] = set()  # every tombstone: erased electors, purged elections
         self._lock = threading.RLock()
+        self._refreshed = 0.0  # when tombstones were last read (monotonic)
+        self._tombstones_since = 0  # the next refresh reads those written after this (us)
 
     def __repr__(self) -> str:
-        return f"Keyring({len(self._entries)} cached)"  # never the master key
+        return f"Keyring({len(self._keys)} cached, {len(self._gone)} tombstones)"
 
     # --- the agent: opening ---------------------------------------------------------------
 
     def fetch(self, pairs: Iterable[Pair]) -> None:
-        """Load the keys and tombstones of these electors and of their elections, unless
-        cached and fresh: one query for a whole batch (SinkError when ClickHouse fails)."""
-        now = time.monotonic()
-        wanted = set()
-        for election_id, elector_id in pairs:
-            wanted.update({(election_id, elector_id), (election_id, "")})
+        """Load the keys of the electors not cached yet, in one query, and read new
+        tombstones when `ttl` has passed (SinkError when ClickHouse fails)."""
+        self._refresh_tombstones()
         with self._lock:
-            stale = {p for p in wanted if now - self._entries.get(p, _Entry()).fetched > self.ttl}
-        if stale:
-            self._load(stale, now)
+            missing = {p for p in pairs if p[1] and p not in self._keys and not self.gone(*p)}
+        if missing:
+            self._load(missing)
 
     def key(self, election_id: str, elector_id: str, key_id: str) -> DataKey | None:
         """The data key `key_id` of the elector, None when it was destroyed."""
         pair = (election_id, elector_id)
-        entry = self._entry(pair)
-        if key_id not in entry.keys and not entry.gone:
-            self._load({pair}, time.monotonic())  # made by another worker since we looked
-            entry = self._entry(pair)
-        return None if entry.gone else entry.keys.get(key_id)
+        if self.gone(*pair):
+            return None
+        with self._lock:
+            key = self._keys.get(pair, {}).get(key_id)
+        if key is None:
+            self._load({pair})  # not looked up yet, or made by another worker since
+            with self._lock:
+                key = self._keys.get(pair, {}).get(key_id)
+        return key
 
     def gone(self, election_id: str, elector_id: str) -> bool:
-        """Whether the elector was erased or their election purged."""
-        if self._entry((election_id, "")).gone:
-            return True
-        return bool(elector_id) and self._entry((election_id, elector_id)).gone
+        """Whether the elector was erased or their election purged (no query: every
+        tombstone is in memory)."""
+        with self._lock:
+            return (election_id, "") in self._gone or (election_id, elector_id) in self._gone
 
     # --- ingest: sealing -----------------------------------------------------------------
 
     def keys_for(self, pairs: Iterable[Pair]) -> dict[Pair, DataKey | None]:
-        """A data key per elector to seal with, made and stored first when they have none;
-        None for an elector who was erased or whose election was purged."""
-        wanted = set(pairs)
-        self.fetch(wanted)
+        """A data key per elector to seal with, made and stored first when none is cached
+        (an elector may have several: each sealed value names its own); None for an elector
+        who was erased or whose election was purged."""
+        self._refresh_tombstones()
+        found: dict[Pair, DataKey | None] = {}
+        made: dict[Pair, DataKey] = {}
+        rows = []
         with self._lock:
-            found = {p: self._sealing_key(p) for p in wanted}
-            missing = [p for p, key in found.items() if key is None and not self.gone(*p)]
-            made: dict[Pair, DataKey] = {}
-            rows = []
-            for election_id, elector_id in missing:
-                key_id, key = new_data_key()
-                wrapped = wrap(self._master, election_id, elector_id, key_id, key)
-                rows.append([election_id, elector_id, key_id, wrapped, _now_us()])
-                made[(election_id, elector_id)] = data_key(key_id, key)
+            for pair in set(pairs):
+                cached = self._keys.get(pair)
+                if self.gone(*pair):
+                    found[pair] = None
+                elif cached:
+                    found[pair] = next(iter(cached.values()))
+                else:
+                    key_id, key = new_data_key()
+                    rows.append([*pair, key_id, wrap(self._master, *pair, key_id, key), _now_us()])
+                    found[pair] = made[pair] = data_key(key_id, key)
             self._insert(rows)  # stored before anything sealed with them is produced
             for pair, made_key in made.items():
-                self._entries[pair].keys[made_key.key_id] = made_key
-        return found | made
-
-    def _sealing_key(self, pair: Pair) -> DataKey | None:
-        entry = self._entries[pair]
-        return None if entry.gone or not entry.keys else next(iter(entry.keys.values()))
+                self._keys.setdefault(pair, {})[made_key.key_id] = made_key
+        return found
 
     # --- erasure and purge: what the cache must forget ---------------------------------------
 
@@ -152,44 +152,52 @@ class Keyring:
         """The electors' keys are destroyed: drop them, remember the tombstones."""
         with self._lock:
             for pair in pairs:
-                self._entries[pair] = _Entry(gone=True, fetched=time.monotonic())
+                self._keys.pop(pair, None)
+                self._gone.add(pair)
 
     def forget_election(self, election_id: str) -> None:
         with self._lock:
-            for pair in [p for p in self._entries if p[0] == election_id]:
-                del self._entries[pair]
-            self._entries[(election_id, "")] = _Entry(gone=True, fetched=time.monotonic())
+            for pair in [p for p in self._keys if p[0] == election_id]:
+                del self._keys[pair]
+            self._gone = {p for p in self._gone if p[0] != election_id}
+            self._gone.add((election_id, ""))
 
     # --- the table ------------------------------------------------------------------------
 
-    def _entry(self, pair: Pair) -> _Entry:
+    def _refresh_tombstones(self) -> None:
+        """Read the tombstones written since the last look (all of them the first time);
+        a minute's margin covers another worker's clock."""
+        if time.monotonic() - self._refreshed < self.ttl and self._refreshed:
+            return
+        since = max(0, self._tombstones_since - 60_000_000)
+        started = _now_us()
+        rows = self._select(
+            "SELECT election_id, elector_id FROM elector_keys WHERE key_id = '' "
+            "AND created_at >= fromUnixTimestamp64Micro({since:Int64})",
+            {"since": since},
+        )
         with self._lock:
-            entry = self._entries.get(pair)
-        if entry is None:
-            self._load({pair}, time.monotonic())
-            with self._lock:
-                entry = self._entries[pair]
-        return entry
+            for pair in rows:
+                self._keys.pop(pair, None)  # type: ignore[call-overload]
+                self._gone.add(pair)  # type: ignore[arg-type]
+            self._refreshed, self._tombstones_since = time.monotonic(), started
 
-    def _load(self, pairs: set[Pair], now: float) -> None:
+    def _load(self, pairs: set[Pair]) -> None:
         rows = self._select(
             "SELECT election_id, elector_id, key_id, wrapped FROM elector_keys FINAL "
-            "WHERE election_id IN {es:Array(String)} AND elector_id IN {xs:Array(String)}",
+            "WHERE election_id IN {es:Array(String)} AND elector_id IN {xs:Array(String)} "
+            "AND key_id != ''",
             {"es": sorted({e for e, _ in pairs}), "xs": sorted({x for _, x in pairs})},
         )
-        fresh = {pair: _Entry(fetched=now) for pair in pairs}
+        fresh: dict[Pair, dict[str, DataKey]] = {pair: {} for pair in pairs}
         for election_id, elector_id, key_id, wrapped in rows:
-            entry = fresh.get((election_id, elector_id))
-            if entry is None:
-                continue
-            if key_id == "":
-                entry.gone = True
-            else:
-                entry.keys[key_id] = unwrap(self._master, election_id, elector_id, key_id, wrapped)
+            keys = fresh.get((election_id, elector_id))
+            if keys is not None:
+                keys[key_id] = unwrap(self._master, election_id, elector_id, key_id, wrapped)
         with self._lock:
-            if len(self._entries) + len(fresh) > self.max_entries:
-                self._entries.clear()  # bounded memory: what is needed again is fetched again
-            self._entries.update(fresh)
+            if len(self._keys) + len(fresh) > self.max_entries:
+                self._keys.clear()  # bounded memory: what is needed again is fetched again
+            self._keys.update(fresh)
 
     def _select(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         try:

@@ -19,10 +19,10 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from streams import events as ev
-from streams.events import Record, partition_for
+from streams.events import MasterKeyError, Record, partition_for
 from streams.fold import PartitionState
 from streams.settings import EVENTS_TOPIC
-from streams.store import Keyring, Sink
+from streams.store import Keyring, Sink, erase_electors
 from streams.worker import Projector
 from tests import factories as f
 from tests.contract.test_sink_writes import database
@@ -162,3 +162,15 @@ def test_after_erasure_no_table_holds_the_elector_and_the_counts_are_as_if_never
     pipeline.replay()
     assert aggregates(pipeline.client) == aggregates(without.client)
     assert holding(pipeline.client, MARKER) == {} and not pipeline.letters
+
+
+def test_another_worker_sees_an_erasure_at_its_next_tombstone_refresh(pipeline: Pipeline):
+    other = Keyring(pipeline.client, MASTER, pipeline.sink.insert_settings, ttl=0.0)
+    [key] = pipeline.keys.keys_for([(E, "e1")]).values()
+    assert key is not None and other.key(E, "e1", key.key_id) is not None
+    erase_electors(pipeline.client, [(E, "e1", 0)], pipeline.sink.insert_settings)
+    other.fetch([])
+    assert other.gone(E, "e1") and other.key(E, "e1", key.key_id) is None
+    pipeline.keys.keys_for([(E, "o1")])
+    with pytest.raises(MasterKeyError):  # another master key never takes keys as destroyed
+        Keyring(pipeline.client, os.urandom(32)).fetch([(E, "o1")])
