@@ -214,10 +214,10 @@ class Ingest:
         assert self.keys is not None
         elector_id = ev.elector_id_of(stored) or ""
         if self.keys.gone(event.election_id, elector_id):
-            what = "this elector was erased" if elector_id else "this election was purged"
-            return (
-                f"{ev.event_type(event)}.election_id: {what}; Turnout keeps nothing more about it"
-            )
+            purged = self.keys.gone(event.election_id, "")
+            what = "election_id: this election was purged" if purged else (
+                "elector_id: this elector was erased")  # fmt: skip
+            return f"{ev.event_type(event)}.{what}; Turnout keeps nothing more about it"
         key = keys.get((event.election_id, elector_id))
         if key is None:
             return ev.encode(event)

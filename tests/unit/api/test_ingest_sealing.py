@@ -58,7 +58,7 @@ def test_events_of_an_erased_elector_or_a_purged_election_are_refused_with_a_rea
     out = sealed(FakeKeys(frozenset({(E, "e1"), ("old", "")})),
                  [f.voted(E, "e1"), f.opened("old"), f.voted(E, "e2")])  # fmt: skip
     assert out[0] == (
-        "turnout.voted.election_id: this elector was erased; Turnout keeps nothing more about it"
+        "turnout.voted.elector_id: this elector was erased; Turnout keeps nothing more about it"
     )
     assert out[1].startswith("election.opened.election_id: this election was purged")
     assert isinstance(out[2], bytes)
