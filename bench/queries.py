@@ -1,8 +1,11 @@
 """Query speed of the read side on a big election. Not a test: nothing here asserts.
 
-Loads one election of 1,000,000 electors and 10,000,000 events into a fresh embedded chDB
-engine, then times the read API's queries (`streams.reader.Reader`, the code the worker runs
-for each request, minus HTTP) and prints p50/p95 latency per query.
+Loads one election of 1,000,000 electors and 10,000,000 events (--electors, --events: by
+default 10 per elector) into a fresh embedded chDB engine, then times every read endpoint's
+query (`streams.read.Reader` and `streams.read.forecast`, the code the worker runs for each
+request, minus HTTP): turnout-gap by each `by`, live and as_of, knock-up, timeline at each
+bucket, projection, priorities, an elector's export, coverage, activity by session and by
+hour, and effect; it prints p50/p95 latency per query.
 
 The data is synthetic but goes through the real fold: each elector's facts (registration,
 canvass attempts with intentions and likelihoods, a vote, some removals and retractions) are
@@ -11,7 +14,7 @@ exactly what the sink would write for them (written with `Sink.write_sync`, in 5
 inserts); `events` holds the same events as JSON payloads. Without --path the engine's folder
 is temporary; with it, a second run skips the load.
 
-    .venv/bin/python bench/queries.py [--electors 1000000] [--events 10000000] [--runs 20]
+    .venv/bin/python bench/queries.py [--electors 1000000] [--events N] [--runs 20]
                                       [--path DIR] [--optimize]
 """
 
@@ -36,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from streams.fold.rules import Fact, fold
 from streams.fold.state import PartitionState
-from streams.read.queries import parse_bucket
+from streams.read import campaign, forecast
+from streams.read import queries as q
 from streams.read.reader import Reader
 from streams.store import Sink, SinkBatch, cell_row, delta_row, elector_row
 from streams.store import connection as clickhouse
@@ -215,44 +219,60 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, int]:
 
 
 def cases(reader: Reader) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """The live endpoints: turnout-gap, knock-up, timeline, projection, priorities, export."""
     as_of = datetime(2026, 5, 7, 15, tzinfo=UTC)
-    for by in ("ward", "age_band", "ward,age_band", "polling_district"):
+    for by in q.BY_CHOICES:
         yield f"turnout-gap by={by}", lambda by=by: reader.turnout_gap(
-            ELECTION, tuple(by.split(",")), None, None)  # fmt: skip
+            ELECTION, q.parse_by(by), None, None)  # fmt: skip
     yield "turnout-gap by=ward,age_band ward=W07", lambda: reader.turnout_gap(
         ELECTION, ("ward", "age_band"), "W07", None)  # fmt: skip
-    yield "turnout-gap by=ward as_of=16:00", lambda: reader.turnout_gap(
-        ELECTION, ("ward",), None, as_of)  # fmt: skip
-    yield "turnout-gap by=ward,age_band as_of", lambda: reader.turnout_gap(
-        ELECTION, ("ward", "age_band"), None, as_of)  # fmt: skip
+    for by in q.BY_CHOICES:
+        yield f"turnout-gap by={by} as_of=16:00", lambda by=by: reader.turnout_gap(
+            ELECTION, q.parse_by(by), None, as_of)  # fmt: skip
     yield "knockup limit=1000", lambda: reader.knockup(ELECTION, None, None, 1000)
     yield "knockup ward=W07 limit=1000", lambda: reader.knockup(ELECTION, "W07", None, 1000)
+    yield "knockup district=W07A limit=1000", lambda: reader.knockup(
+        ELECTION, "W07", "W07A", 1000)  # fmt: skip
     yield "knockup limit=100000", lambda: reader.knockup(ELECTION, None, None, 100_000)
-    for bucket in ("5m", "15m", "1h"):
+    for bucket in q.BUCKETS:
         yield f"timeline bucket={bucket}", lambda b=bucket: reader.timeline(
-            ELECTION, parse_bucket(b), None)  # fmt: skip
+            ELECTION, q.parse_bucket(b), None)  # fmt: skip
     yield "timeline bucket=15m ward=W07", lambda: reader.timeline(
-        ELECTION, parse_bucket("15m"), "W07")  # fmt: skip
+        ELECTION, q.parse_bucket("15m"), "W07")  # fmt: skip
+    for by in q.BY_CHOICES:
+        yield f"projection by={by}", lambda by=by: forecast.project(
+            reader, ELECTION, q.parse_by(by), None)["rows"]  # fmt: skip
+    yield "projection by=ward as_of=16:00", lambda: forecast.project(
+        reader, ELECTION, ("ward",), as_of)["rows"]  # fmt: skip
+    yield "priorities", lambda: forecast.rank(reader, ELECTION, None, None)["rows"]
+    yield "priorities ward=W07", lambda: forecast.rank(reader, ELECTION, None, "W07")["rows"]
+    yield "export (one elector, admin)", lambda: [reader.subject(ELECTION, ["x0000007"])]
 
 
 def campaign_cases(reader: Reader) -> Iterator[tuple[str, Callable[[], Any]]]:
     """The campaign analytics read the raw event log: heavier, run after polling day."""
     yield "coverage", lambda: reader.coverage(ELECTION, None, None)
-    yield "activity by=session", lambda: reader.activity(ELECTION, "session", None)
-    yield "activity by=hour", lambda: reader.activity(ELECTION, "hour", None)
+    yield "coverage ward=W07 as_of=16:00", lambda: reader.coverage(
+        ELECTION, "W07", datetime(2026, 5, 7, 15, tzinfo=UTC))  # fmt: skip
+    for by in campaign.ACTIVITY_BY:
+        yield f"activity by={by}", lambda by=by: reader.activity(ELECTION, by, None)
+    yield "activity by=session ward=W07", lambda: reader.activity(ELECTION, "session", "W07")
     yield "effect", lambda: reader.effect(ELECTION, None)
+    yield "effect ward=W07", lambda: reader.effect(ELECTION, "W07")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--electors", type=int, default=1_000_000)
-    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--electors", type=int, default=1_000_000,
+                        help="electors to load (e.g. 50000 for a quick run)")  # fmt: skip
+    parser.add_argument("--events", type=int, help="events to load (default: 10 per elector)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--path", help="chDB folder to keep (default: a temporary one)")
     parser.add_argument(
         "--optimize", action="store_true", help="also time after OPTIMIZE TABLE … FINAL"
     )
     args = parser.parse_args(argv)
+    args.events = args.events or 10 * args.electors
     path = Path(args.path) if args.path else Path(tempfile.mkdtemp(prefix="turnout-bench-"))
     try:
         bootstrap = clickhouse_connect.get_client(interface="chdb", path=str(path))
@@ -282,15 +302,15 @@ def report(reader: Reader, client: Any, runs: int, label: str) -> None:
         "SELECT table, count() FROM system.parts WHERE active AND database = currentDatabase() "
         "GROUP BY table ORDER BY table").result_rows  # fmt: skip
     print(f"\n{label} ({', '.join(f'{t}: {n} parts' for t, n in parts)}), {runs} runs each")
-    print(f"{'query':<40} {'p50 ms':>8} {'p95 ms':>8} {'rows':>8}")
+    print(f"{'query':<44} {'p50 ms':>8} {'p95 ms':>8} {'rows':>8}")
     for name, fn in cases(reader):
         p50, p95, rows = timed(fn, runs)
-        print(f"{name:<40} {1000 * p50:>8.1f} {1000 * p95:>8.1f} {rows:>8,}", flush=True)
+        print(f"{name:<44} {1000 * p50:>8.1f} {1000 * p95:>8.1f} {rows:>8,}", flush=True)
     few = min(runs, 5)
     print(f"campaign analytics, {few} runs each")
     for name, fn in campaign_cases(reader):
         p50, p95, rows = timed(fn, few)
-        print(f"{name:<40} {1000 * p50:>8.1f} {1000 * p95:>8.1f} {rows:>8,}", flush=True)
+        print(f"{name:<44} {1000 * p50:>8.1f} {1000 * p95:>8.1f} {rows:>8,}", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,14 @@ from streams import metrics
 from streams.api import MAX_BYTES, Admin, PersonalData, Views
 from streams.kafka_config import check_connection, faust_credentials
 from streams.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
-from streams.worker import PURGE_EVERY, Replay, Runtime, purge_due, register_agents
+from streams.worker import (
+    PURGE_EVERY,
+    Replay,
+    Runtime,
+    purge_due,
+    register_agents,
+    register_alerting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +83,7 @@ def create_app(settings: Settings) -> TurnoutApp:
     )
     runtime = app.runtime = Runtime(settings, app)
     register_agents(app, runtime)
+    register_alerting(app, runtime)
 
     @app.on_partitions_revoked.connect  # type: ignore[misc,arg-type]
     async def _revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:

@@ -38,13 +38,19 @@ def aiokafka_kwargs(settings: Settings) -> dict[str, Any]:
         "security_protocol": settings.kafka_security_protocol,
         "ssl_context": ssl_context(settings),
     }
-    if settings.kafka_sasl:
-        kwargs.update(
-            sasl_mechanism=settings.kafka_sasl_mechanism,
-            sasl_plain_username=settings.kafka_sasl_username,
-            sasl_plain_password=settings.kafka_sasl_password,
-        )
+    kwargs.update(_sasl(settings))
     return kwargs
+
+
+def _sasl(settings: Settings) -> dict[str, Any]:
+    """The SASL keywords, named alike by aiokafka and kafka-python; none without SASL."""
+    if not settings.kafka_sasl:
+        return {}
+    return {
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": settings.kafka_sasl_password,
+    }
 
 
 def kafka_python_kwargs(settings: Settings) -> dict[str, Any]:
@@ -60,12 +66,7 @@ def kafka_python_kwargs(settings: Settings) -> dict[str, Any]:
             ssl_certfile=_str(settings.kafka_ssl_certfile),
             ssl_keyfile=_str(settings.kafka_ssl_keyfile),
         )
-    if settings.kafka_sasl:
-        kwargs.update(
-            sasl_mechanism=settings.kafka_sasl_mechanism,
-            sasl_plain_username=settings.kafka_sasl_username,
-            sasl_plain_password=settings.kafka_sasl_password,
-        )
+    kwargs.update(_sasl(settings))
     return kwargs
 
 

@@ -6,16 +6,14 @@ Each setting is declared once: type, default, environment variable and a line of
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
 from streams.errors import ConfigError
+from streams.key_format import check_master_key
 
 EVENTS_TOPIC = "turnout.events"
 DLQ_TOPIC = "turnout.events.dlq"
@@ -192,6 +190,21 @@ class Settings:
             "Days after polling day before an election is purged (unless election.opened says).",
         ),
     )
+    alert_webhook: str | None = field(
+        default=None,
+        repr=False,  # a webhook URL often carries its secret (Slack, Teams): never logged
+        metadata=_env(
+            "TURNOUT_ALERT_WEBHOOK",
+            "URL the worker POSTs alerts to as JSON (docs/alerts.md); unset = none posted.",
+        ),
+    )
+    alert_interval: float = field(
+        default=60.0,
+        metadata=_env(
+            "TURNOUT_ALERT_INTERVAL",
+            "Seconds between the worker's projection refreshes and alert evaluations.",
+        ),
+    )
     test_hooks: bool = field(
         default=False,
         metadata=_env("TURNOUT_TEST_HOOKS", "Serve /v1/_test/* fault injection (tests only)."),
@@ -227,10 +240,7 @@ class Settings:
                     f"TURNOUT_CLICKHOUSE_URL: scheme {scheme!r} is not supported; "
                     "use http(s)://user:password@host:port/database, or unset it for embedded chDB"
                 )
-        if self.clickhouse_sql_url and urlparse(self.clickhouse_sql_url).scheme not in (
-            "http",
-            "https",
-        ):
+        if not _http_or_unset(self.clickhouse_sql_url):
             raise ConfigError(
                 "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, "
                 "the read-only user of infra/clickhouse/analyst-readonly.sql"
@@ -238,6 +248,12 @@ class Settings:
         if self.partitions < 1:
             raise ConfigError("TURNOUT_PARTITIONS: must be a positive integer")
         _validate_kafka(self)
+        if not _http_or_unset(self.alert_webhook):
+            raise ConfigError(
+                "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"
+            )
+        if self.alert_interval <= 0:
+            raise ConfigError("TURNOUT_ALERT_INTERVAL: must be a positive number of seconds")
         if self.dlq_retention_days <= 0:
             raise ConfigError("TURNOUT_DLQ_RETENTION_DAYS: must be a positive number of days")
         if self.retention_days < 0:
@@ -296,6 +312,10 @@ class Settings:
     def api_host_port(self) -> tuple[str, int]:
         parsed = urlparse(self.api)
         return parsed.hostname or "127.0.0.1", parsed.port or 6066
+
+
+def _http_or_unset(url: str | None) -> bool:
+    return not url or urlparse(url).scheme in ("http", "https")
 
 
 def _convert(env: str, raw: str, default: object, type_: str) -> object:
@@ -375,24 +395,3 @@ def _validate_replicas(settings: Settings) -> None:
             f"TURNOUT_KAFKA_MIN_INSYNC_REPLICAS: {isr} must be between 1 and the replication "
             f"factor ({rf}); lower it or raise TURNOUT_KAFKA_REPLICATION_FACTOR"
         )
-
-
-def check_master_key(text: str, where: str) -> bytes:
-    """The 32 bytes (AES-256) of a base64 master key; ConfigError naming `where` if not."""
-    try:
-        key = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != 32:
-        raise ConfigError(f"{where}: not the base64 of 32 bytes; make one with `openssl rand "
-                          "-base64 32`")  # fmt: skip
-    return key
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def redact(token: str) -> str:
-    """A token as it may appear in output: its first four characters only."""
-    return token[:4] + "…"

@@ -7,6 +7,7 @@ ClickHouse server come from testcontainers instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -20,6 +21,7 @@ import pytest
 from streams.cli.client import ApiClient
 from streams.cli.local import LocalKafka, LocalWorker, create_topics
 from streams.settings import Settings
+from tests.receiver import Receiver, receiver
 
 logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
@@ -112,9 +114,33 @@ def _containers() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory, infra: dict[str, str]) -> Iterator[Settings]:
+def alert_receiver() -> Iterator[Receiver]:
+    """The loopback webhook the session's worker posts its alerts to (TURNOUT_ALERT_WEBHOOK)."""
+    with receiver() as found:
+        yield found
+
+
+# The session's worker evaluates alerts every second (the default is every minute).
+ALERT_INTERVAL = 1.0
+
+
+@pytest.fixture(scope="session")
+def services(
+    tmp_path_factory: pytest.TempPathFactory, infra: dict[str, str], alert_receiver: Receiver
+) -> Iterator[Settings]:
     """The real broker and one worker for the whole session; stopped at the end."""
-    settings = settings_for_tests(tmp_path_factory.mktemp("turnout"), **infra)
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp("turnout"), alert_webhook=alert_receiver.url,
+        alert_interval=ALERT_INTERVAL, **infra,
+    )  # fmt: skip
+    with running(settings):
+        yield settings
+
+
+@contextlib.contextmanager
+def running(settings: Settings) -> Iterator[Settings]:
+    """The local broker (unless TURNOUT_KAFKA points elsewhere), the topics and a worker for
+    `settings`, stopped when the block ends."""
     kafka = LocalKafka(settings)
     worker = LocalWorker(settings)
     try:

@@ -1,33 +1,28 @@
-"""The OpenAPI description of GET /v1/elections/{id}/projection and /priorities, merged into
-the document by `openapi.py` (kept apart so the projection's contract lives in one place)."""
+"""The OpenAPI description of GET /v1/elections/{id}/projection, /priorities and /alerts, merged
+into the document by `openapi.py` (kept apart so the projection's contract lives in one place)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from streams.api.components import (
+    AS_OF,
+    CODE,
+    ELECTION,
+    INT,
+    NUMBER_OR_NULL,
+    STR,
+    TIME,
+    choice,
+    closed,
+    ref,
+)
+from streams.read import alerts as al
 from streams.read import queries as q
 
-REF = "#/components/schemas/{name}"
-INT = {"type": "integer"}
-STR = {"type": "string"}
-TIME = {"type": "string", "format": "date-time"}
 NUMBER = {"type": "number"}
 RATE = {"type": ["number", "null"], "description": "a fraction (0-1 for rates); null: undefined"}
-NUMBER_OR_NULL = {"type": ["number", "null"]}
 PROJECTED = ("turnout", "supporter_turnout", "opponent_turnout", "gap_pts")
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": REF.format(name=name)}
-
-
-def closed(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-        "additionalProperties": False,
-    }
 
 
 def projection_row() -> dict[str, Any]:
@@ -115,17 +110,46 @@ def projection_schemas() -> dict[str, Any]:
                 "rows": {"type": "array", "items": ref("PriorityRow")},
             }
         ),
+        **alert_schemas(),
+    }
+
+
+def alert_schemas() -> dict[str, Any]:
+    time_or_null = {**TIME, "type": ["string", "null"]}
+    return {
+        "AlertRow": closed(
+            {
+                "rule": {"enum": list(al.RULES)},
+                "title": STR,
+                "ward": {"type": ["string", "null"], "description": "null: the whole pipeline"},
+                "since": {**TIME, "description": "when the alert fired (the worker's clock)"},
+                "as_of": {**time_or_null, "description": "the election's instant it held at"},
+                "value": {
+                    **NUMBER,
+                    "description": "projected gap (pts), fall in knock-up "
+                    "remaining over 30 min (<= 0), or freshness (s)",
+                },
+                "summary": STR,
+            }
+        ),
+        "Alerts": closed(
+            {
+                "election_id": STR,
+                "evaluated_at": {**time_or_null, "description": "the newest evaluation"},
+                "as_of": {**time_or_null, "description": "the instant it projected"},
+                "rows": {"type": "array", "items": ref("AlertRow")},
+            }
+        ),
     }
 
 
 def _get(summary: str, schema: str, *params: dict[str, Any]) -> dict[str, Any]:
-    election = {"name": "election_id", "in": "path", "required": True, "schema": STR,
-                "description": "the election's slug"}  # fmt: skip
+    election = ELECTION
     errors = {
-        "400": "a parameter is not allowed, or the election has no election.opened yet",
+        "400": "a parameter is not allowed",
         "401": "missing or unknown bearer token",
         "403": "the token lacks the read scope",
-        "404": "no event of this election has been accepted",
+        "404": "no event of this election has been accepted, or no election.opened yet",
     }
     responses: dict[str, Any] = {
         "200": {"description": "OK", "content": {"application/json": {"schema": ref(schema)}}}
@@ -143,19 +167,23 @@ def _param(name: str, schema: dict[str, Any], doc: str) -> dict[str, Any]:
 
 def projection_paths() -> dict[str, Any]:
     e = "/v1/elections/{election_id}/"
-    as_of = _param("as_of", TIME, "project from events with occurred_at <= as_of (default: "
-                   "the newest vote's time)")  # fmt: skip
+    as_of = {**AS_OF, "description": "project from events with occurred_at <= as_of (RFC 3339, "
+             "years 1901-2297; empty: the newest vote's time)"}  # fmt: skip
     return {
         e + "projection": _get(
             "Projected end-of-day turnout and gap per `by` group, with 80% intervals",
             "Projection",
-            _param("by", {"enum": list(q.BY_CHOICES), "default": "ward"}, "grouping"),
+            _param("by", choice(list(q.BY_CHOICES), "ward", "grouping"), "grouping"),
             as_of,
         ),
         e + "priorities": _get(
             "Polling districts ranked by extra supporter votes per volunteer-hour, with reasons",
             "Priorities",
             as_of,
-            _param("ward", STR, "only this ward's districts"),
+            _param("ward", CODE, "only this ward's districts (empty: every ward)"),
+        ),
+        e + "alerts": _get(
+            "Active alerts of the election and of the pipeline, as the worker last evaluated them",
+            "Alerts",
         ),
     }

@@ -73,6 +73,13 @@ def iso(epoch_seconds: float | None) -> str | None:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 
+def route(request: web.Request) -> str:
+    """The request's route pattern, for logs: a path may name an elector
+    (`/v1/elections/{election_id}/electors/{elector_id}/export`), which logs must not."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
+
+
 class ReadsBusyError(TurnoutError):
     """Every read slot is taken: the request is refused, not queued without bound."""
 
@@ -106,6 +113,7 @@ class Views:
         router.add_get(elections + "electors/{elector_id}/export", self.guard(self.export, "admin"))
         router.add_get(elections + "projection", self.guard(self.projection, "read"))
         router.add_get(elections + "priorities", self.guard(self.priorities, "read"))
+        router.add_get(elections + "alerts", self.guard(self.alerts, "read"))
         router.add_post("/v1/sql", self.guard(self.sql, "sql"))
         router.add_get("/v1/health", self.health)
         router.add_get("/v1/openapi.json", self.openapi)
@@ -128,10 +136,12 @@ class Views:
             except QueryError as err:
                 return error(400, str(err))
             except AuditError:  # the audit entry could not be written: nothing is answered
-                log.warning("%s %s: audit entry not written; refused", request.method, request.path)
+                log.warning(
+                    "%s %s: audit entry not written; refused", request.method, route(request)
+                )
                 return error(503, "the audit trail could not record this read; retry soon")
             except Exception:
-                log.exception("%s %s failed", request.method, request.path)
+                log.exception("%s %s failed", request.method, route(request))
                 return error(500, "internal error; the worker log has the details")
 
         return guarded
@@ -251,6 +261,12 @@ class Views:
         reader = self.runtime.reader
         answer = await self._read(forecast.rank, reader, election_id, as_of, p["ward"])
         return web.json_response(answer)
+
+    async def alerts(self, request: web.Request) -> web.Response:
+        election_id = request.match_info["election_id"]
+        query_params(request, ())
+        reader = self.runtime.reader
+        return web.json_response(await self._read(forecast.active_alerts, reader, election_id))
 
     async def sql(self, request: web.Request) -> web.Response:
         try:

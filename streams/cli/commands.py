@@ -12,13 +12,14 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from streams.auth import redact
 from streams.cli.personal import add_personal_data_commands, print_elections
 from streams.cli.projection import add_projection_commands
 from streams.cli.pseudonyms import add_pseudonyms_command
 from streams.cli.simulate import add_simulate_command
 from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
-from streams.settings import Settings, redact
+from streams.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -262,6 +263,9 @@ def cmd_dashboards(args: argparse.Namespace) -> None:
     if args.action == "build":
         for path in dashboards.build(Path(args.out) if args.out else None):
             console.print(f"wrote {path}")
+        console.print(
+            f"wrote {dashboards.build_rules(Path(args.out) / 'alerting' if args.out else None)}"
+        )
         return
     if not args.grafana_url:
         raise TurnoutError("dashboards push: give --grafana-url (Grafana's base URL)")

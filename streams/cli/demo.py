@@ -1,4 +1,5 @@
-"""`turnout demo`: a council's polling day through the real pipeline, compared to its truth."""
+"""`turnout demo`: a council's polling day through the real pipeline, compared to its truth,
+then the projection and the priorities as the committee room saw them that afternoon."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import threading
 import time
 from collections.abc import Callable
+from datetime import date, datetime
+from datetime import time as time_of_day
 from typing import Any
 
 from rich.console import Console
@@ -15,12 +18,15 @@ from rich.text import Text
 
 from streams.cli import watch
 from streams.cli.client import ApiClient
-from streams.cli.output import fmt_cell
+from streams.cli.output import fmt_cell, fmt_time, plain
+from streams.cli.projection import interval
 from streams.cli.sender import post_batches
 from streams.settings import Settings
 from streams.sim import ZONE, SimulationConfig, clock_span, paced, pacing_starts, simulate, split_at
 
 Step = Callable[[argparse.Namespace | None], None]
+PROJECTED_AT = time_of_day(16, 0)  # mid-afternoon: six hours of polling still to come
+TOP_PRIORITIES = 5
 COMPARED = ("electorate", "supporters", "opponents", "voted", "supporters_voted",
             "opponents_voted", "gap_pts")  # fmt: skip
 
@@ -60,6 +66,43 @@ def _demo(settings: Settings, console: Console, electors: int, wards: int, secon
     summary.print(console)
     rows = client.turnout_gap(election_id, by="ward,age_band")["rows"]
     console.print(comparison(rows, sim.truth))
+    for table in forecast_tables(client, election_id, config.polling_date):
+        console.print(table)
+
+
+def forecast_tables(client: ApiClient, election_id: str, day: date) -> list[Table | Text]:
+    """The projection by ward (now vs projected, the gap with its 80% interval) and the top
+    priorities with their reasons, as the API answered them at PROJECTED_AT on polling day
+    (compact: they fit 80 columns)."""
+    as_of = datetime.combine(day, PROJECTED_AT, tzinfo=ZONE).isoformat()
+    projection = client.election(election_id, "projection", by="ward", as_of=as_of)
+    priorities = client.election(election_id, "priorities", as_of=as_of)
+    when = fmt_time(projection["as_of"])
+    lines = Text(f"Where to send volunteers at {when} (top {TOP_PRIORITIES}):\n", style="bold")
+    for row in priorities["rows"][:TOP_PRIORITIES]:
+        lines.append(f"{row['rank']}. {row['polling_district']} ({row['ward']}): ", style="bold")
+        lines.append(f"{row['reason']}\n", style="")
+    return [projection_summary(projection, f"Projected end of polling day, as seen at {when}"),
+            lines]  # fmt: skip
+
+
+def projection_summary(answer: dict[str, Any], title: str) -> Table:
+    """Per ward, worst projected gap first, and the election: turnout and gap now and
+    projected for the close (80% intervals); red where the gap is projected negative."""
+    table = Table(title=title, header_style="bold")
+    for name in ("ward", "turnout", "projected (80%)", "gap", "projected gap (80%)"):
+        table.add_column(name, justify="left" if name == "ward" else "right", no_wrap=True)
+    ordered = sorted(answer["rows"], key=lambda r: (r["projected_gap_pts"] is None,
+                                                    r["projected_gap_pts"] or 0.0))  # fmt: skip
+    for row in [*ordered, answer["total"]]:
+        gap = row["projected_gap_pts"]
+        table.add_row(
+            plain(row.get("ward", "election")), fmt_cell("turnout", row["turnout"]),
+            interval(row, "turnout"), fmt_cell("gap_pts", row["gap_pts"]), interval(row, "gap_pts"),
+            style="red" if gap is not None and gap < 0 else None,
+        )  # fmt: skip
+    table.caption = f"{100 * answer['prior_share']:.0f}% of a usual day's votes cast by then"
+    return table
 
 
 def _live_view(client: ApiClient, election_id: str) -> Any:

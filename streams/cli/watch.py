@@ -1,7 +1,8 @@
 """`turnout watch`: a live terminal dashboard of the turnout gap, refreshed every second.
 
 Per ward: supporter and opponent turnout, the gap with a small bar, knock-up remaining; the
-election total; and how fresh the numbers are (from /v1/health), red when the pipeline falls
+election total; the active alerts (GET /alerts: projected gap negative, knock-up stalled, the
+pipeline behind); and how fresh the numbers are (from /v1/health), red when the pipeline falls
 behind. A frame is a pure function of a `Snapshot`, so `render_text` draws one to a string
 (tests, `turnout demo`); `watch` polls the API and redraws until Ctrl-C.
 """
@@ -30,6 +31,7 @@ BEHIND_SECONDS = 10.0  # red from this (yellow in between)
 BAR_HALF = 10  # characters each side of zero
 BAR_POINTS = 5.0  # gap points per bar character: the bar spans -50..+50
 _FIXED_LINES = 6  # title, table header and its rule, total's rule, total, status line
+ALERT_LINES = 3  # at most this many alerts are listed (then "… N more")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Snapshot:
     rows: list[dict[str, Any]] | None = None
     health: dict[str, Any] | None = None
     problem: str | None = None
+    alerts: list[dict[str, Any]] | None = None  # None: the worker could not say
     taken_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -53,7 +56,11 @@ def fetch(client: ApiClient, election_id: str) -> Snapshot:
         rows = client.turnout_gap(election_id, by="ward")["rows"]
     except ApiError as err:
         return Snapshot(election_id, None, health, _problem(err, election_id))
-    return Snapshot(election_id, rows, health)
+    try:
+        alerts: list[dict[str, Any]] | None = client.election(election_id, "alerts")["rows"]
+    except ApiError:
+        alerts = None
+    return Snapshot(election_id, rows, health, alerts=alerts)
 
 
 def _problem(err: ApiError, election_id: str) -> str:
@@ -107,12 +114,36 @@ def render(snapshot: Snapshot, height: int = HEIGHT) -> RenderableType:
     title.add_row(Text(f"Turnout gap · {snapshot.election_id}", style="bold"),
                   freshness(snapshot.health))  # fmt: skip
     status = Text(
-        f"{snapshot.taken_at.astimezone():%H:%M:%S} · {_lag(snapshot.health)} · Ctrl-C quits",
+        f"{snapshot.taken_at.astimezone():%H:%M:%S} · {_lag(snapshot.health)} · "
+        f"{_alert_count(snapshot.alerts)} · Ctrl-C quits",
         style="dim",
     )
     if snapshot.rows is None:
         return Group(title, Text(snapshot.problem or "waiting…", style="yellow"), status)
-    return Group(title, _ward_table(snapshot.rows, height - _FIXED_LINES), status)
+    alerts = alert_lines(snapshot.alerts)
+    table = _ward_table(snapshot.rows, height - _FIXED_LINES - len(alerts))
+    return Group(title, table, *alerts, status)
+
+
+def _alert_count(alerts: list[dict[str, Any]] | None) -> str:
+    if alerts is None:
+        return "alerts –"
+    return f"{len(alerts)} alert{'' if len(alerts) == 1 else 's'}"
+
+
+def alert_lines(alerts: list[dict[str, Any]] | None) -> list[Text]:
+    """One line per active alert (at most ALERT_LINES), pipeline first, in red."""
+    ordered = sorted(
+        alerts or [], key=lambda a: (a["ward"] is not None, a["rule"], a["ward"] or "")
+    )
+    shown = ordered if len(ordered) <= ALERT_LINES else ordered[: ALERT_LINES - 1]
+    lines = [
+        Text(f"▲ {a['summary']}", style="bold red", no_wrap=True, overflow="ellipsis")
+        for a in shown
+    ]
+    if len(shown) < len(ordered):
+        lines.append(Text(f"▲ … {len(ordered) - len(shown)} more alerts", style="red"))
+    return lines
 
 
 def _ward_table(rows: list[dict[str, Any]], room: int) -> Table:

@@ -15,8 +15,13 @@ from streams.events.models import EVENT_TYPES, Event
 from streams.events.reasons import rejection_reasons
 
 # What decoding untrusted JSON bytes can raise: msgspec raises UnicodeDecodeError, not a
-# DecodeError, for a string that is not valid UTF-8 (b'"\x80"').
-JSON_ERRORS: tuple[type[Exception], ...] = (msgspec.DecodeError, UnicodeDecodeError)
+# DecodeError, for a string that is not valid UTF-8 (b'"\x80"'), and RecursionError for
+# arrays or objects nested deeper than it recurses (b"[" * 5000).
+JSON_ERRORS: tuple[type[Exception], ...] = (
+    msgspec.DecodeError,
+    UnicodeDecodeError,
+    RecursionError,
+)
 
 _convert = msgspec.convert
 _encoder = msgspec.json.Encoder()

@@ -6,22 +6,26 @@ rules 1-8 are tested in microseconds (tests/unit/fold/test_rules.py).
 An elector's state is the fold of their *effective* facts in (occurred_at, event_id) order:
 duplicates (same event_id) are dropped when a fact is added (`state.Entity.add`), retracted
 facts are dropped when folding. Because the fold is recomputed from the whole fact list, a late
-fact gives exactly the result it would have given in order. Every change of state at time t
-moves the elector from one `Cell` to another; those moves, summed over electors, are the
-aggregates (`cells` = now, `deltas` = per instant, for `as_of` and the timeline).
+fact gives exactly the result it would have given in order. `fold.incremental` continues the
+fold from a compact `Frame` (the `Folding` at rest) when a fact is later than all the elector
+has (the fast path), with the same `Folding.apply` and `move`, and re-folds otherwise. Every
+change of state at time t moves the elector from one `Cell` to another; those moves, summed
+over electors, are the aggregates (`cells` = now, `deltas` = per instant, for `as_of` and the
+timeline).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 
 import msgspec
 
-ERASED = "elector.erased"
+ERASED = "elector.erased"  # ends the elector's every history: they never counted (`erased`)
 
 
-class Fact(msgspec.Struct, frozen=True, array_like=True):
+class Fact(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """The part of an accepted event that state depends on; stored compactly per elector."""
 
     event_id: str
@@ -40,7 +44,7 @@ class Fact(msgspec.Struct, frozen=True, array_like=True):
         return (self.at, self.event_id)
 
 
-class Cell(msgspec.Struct, frozen=True, array_like=True):
+class Cell(msgspec.Struct, frozen=True, array_like=True, cache_hash=True, gc=False):
     """The aggregate cell an elector counts in: every dimension a metric filters on."""
 
     ward: str
@@ -69,28 +73,31 @@ def effective(facts: Iterable[Fact]) -> list[Fact]:
     return kept
 
 
-class _Folding:
-    """Running state while folding one elector's facts in order."""
+FRAME_FIELDS = (
+    "register", "ward", "district", "age_band", "age_from_canvass", "intention", "likelihood",
+    "contacted", "voted",
+)  # fmt: skip
+# `Folding`'s fields as a tuple, in FRAME_FIELDS order: all the fold needs to continue.
+Frame = tuple[str, str, str, str, str, str, int, bool, bool]
+EMPTY_FRAME: Frame = ("", "", "", "", "", "", -1, False, False)
+# The frame an erased elector's fold ends in: it gives no state, and no fact moves it.
+ERASED_FRAME: Frame = ("erased", "", "", "", "", "", -1, False, False)
 
-    __slots__ = (
-        "age_band",
-        "age_from_canvass",
-        "contacted",
-        "district",
-        "intention",
-        "likelihood",
-        "register",
-        "voted",
-        "ward",
-    )
 
-    def __init__(self) -> None:
-        self.register = ""  # "", "registered" or "removed": the latest register event
-        self.ward = self.district = self.age_band = ""
-        self.age_from_canvass = ""
-        self.intention = ""
-        self.likelihood = -1
-        self.contacted = self.voted = False
+class Folding:
+    """Running state while folding one elector's facts in order (a `Frame` while at rest)."""
+
+    __slots__ = FRAME_FIELDS
+
+    def __init__(self, frame: Frame = EMPTY_FRAME) -> None:
+        # register: "", "registered" or "removed": the latest register event ("erased": see
+        # ERASED_FRAME; never reached by `apply`, an erased history is not folded at all)
+        (self.register, self.ward, self.district, self.age_band, self.age_from_canvass,
+         self.intention, self.likelihood, self.contacted, self.voted) = frame  # fmt: skip
+
+    def frame(self) -> Frame:
+        return (self.register, self.ward, self.district, self.age_band, self.age_from_canvass,
+                self.intention, self.likelihood, self.contacted, self.voted)  # fmt: skip
 
     def apply(self, f: Fact) -> None:
         if f.type == "elector.registered":
@@ -116,7 +123,7 @@ class _Folding:
             self.ward = f.ward
 
     def state(self) -> ElectorState | None:
-        if self.register == "removed":
+        if self.register in ("removed", "erased"):
             return None
         registered = self.register == "registered"
         cell = Cell(
@@ -131,46 +138,94 @@ class _Folding:
         return ElectorState(cell=cell, likelihood=self.likelihood)
 
 
+Move = tuple[int, Cell, int]  # (at, cell, +1 into it / -1 out of it)
+
+
+class Projection:
+    """An elector's fold so far, continued one instant at a time (`project` runs it over a
+    whole history; `replay` also returns it, so its final `Folding` can be kept as a frame)."""
+
+    __slots__ = ("folding", "newest", "state")
+
+    def __init__(
+        self,
+        folding: Folding | None = None,
+        newest: int | None = None,
+        state: ElectorState | None = None,
+    ) -> None:
+        self.folding = folding or Folding()
+        self.newest = newest  # `at` of the latest instant folded; None before the first
+        self.state = state  # after `newest`: None when removed (or nothing folded yet)
+
+    def instant(self, facts: Iterable[Fact], at: int, out: list[Move]) -> None:
+        """Fold the effective facts of instant `at` (> newest), in order; append the moves."""
+        current = self.state.cell if self.state else None
+        for f in facts:
+            self.folding.apply(f)
+        self.newest = at
+        self.state = self.folding.state()
+        move(at, current, self.state.cell if self.state else None, out)
+
+
+def move(at: int, current: Cell | None, cell: Cell | None, out: list[Move]) -> None:
+    """The moves of an elector going from `current` to `cell` at instant `at`."""
+    if cell == current:
+        return
+    if current is not None:
+        out.append((at, current, -1))
+    if cell is not None:
+        out.append((at, cell, 1))
+
+
+def erased(facts: Iterable[Fact]) -> bool:
+    """Whether the elector was erased: then they count nowhere at any instant, whatever else
+    arrives, and a retraction cannot undo it (a replay cannot open their sealed events, so
+    the live pass must not have counted them either)."""
+    return any(f.type == ERASED for f in facts)
+
+
+def instants(facts: Iterable[Fact]) -> Iterator[tuple[int, list[Fact]]]:
+    """Effective facts (rules 2-3) grouped by instant, in fold order; none when erased."""
+    facts = list(facts)
+    if erased(facts):
+        return
+    for at, group in groupby(effective(facts), key=lambda f: f.at):
+        yield at, list(group)
+
+
 def history(facts: Iterable[Fact]) -> Iterator[tuple[int, ElectorState | None]]:
     """(occurred_at, state after that instant) for each instant an effective fact happened.
 
     An `elector.erased` fact ends every history: the elector never counted, so a replay, which
     can no longer open their sealed events, gives the same aggregates as the live pass.
     Rule 5 needs care: an unregistered elector's ward follows their latest canvass/voted
-    event, but once registered, the register entry wins whatever comes later; `_Folding`
+    event, but once registered, the register entry wins whatever comes later; `Folding`
     keeps both so that a registration arriving late still takes precedence.
     """
-    facts = list(facts)
-    if any(f.type == ERASED for f in facts):
-        return  # erased: counts nowhere at any instant, whatever else arrives (never retracted)
-    kept = effective(facts)
-    folding = _Folding()
-    for i, f in enumerate(kept):
-        folding.apply(f)
-        if i + 1 < len(kept) and kept[i + 1].at == f.at:
-            continue  # report one state per instant
-        yield f.at, folding.state()
-
-
-Move = tuple[int, Cell, int]  # (at, cell, +1 into it / -1 out of it)
+    projection = Projection()
+    ignored: list[Move] = []
+    for at, group in instants(facts):
+        projection.instant(group, at, ignored)
+        yield at, projection.state
 
 
 def project(facts: Iterable[Fact]) -> tuple[list[Move], ElectorState | None]:
     """One pass over the history: the elector's moves between cells, and their current state."""
+    out, state, _ = replay(facts)
+    return out, state
+
+
+def replay(facts: Iterable[Fact]) -> tuple[list[Move], ElectorState | None, Projection]:
+    """`project`, and the `Projection` it ends with (to continue it later); an erased
+    elector's ends in ERASED_FRAME, with no instant folded."""
+    facts = list(facts)
     out: list[Move] = []
-    current: Cell | None = None
-    last: ElectorState | None = None
-    for at, state in history(facts):
-        last = state
-        cell = state.cell if state else None
-        if cell == current:
-            continue
-        if current is not None:
-            out.append((at, current, -1))
-        if cell is not None:
-            out.append((at, cell, 1))
-        current = cell
-    return out, last
+    if erased(facts):
+        return out, None, Projection(Folding(ERASED_FRAME))
+    projection = Projection()
+    for at, group in instants(facts):
+        projection.instant(group, at, out)
+    return out, projection.state, projection
 
 
 def fold(facts: Iterable[Fact]) -> ElectorState | None:

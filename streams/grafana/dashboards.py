@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import stat
+from grafana_foundation_sdk.builders import stat, table
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
 from streams.events import DEFAULT_TIMEZONE
-from streams.grafana import sql
+from streams.grafana import forecast_sql, sql
 from streams.grafana.panels import (
     FRESHNESS_THRESHOLDS,
     bars_panel,
@@ -110,6 +110,44 @@ def polling_day() -> db.Dashboard:
             matrix_panel("Gap by ward × age band (points)",
                          sql.metrics_sql(("ward", "age_band"), ("gap_pts",)), "gap_pts", 24, 9)
         )
+        .with_panel(_projection())
+        .with_panel(_priorities())
+        .with_panel(_alerts())
+    )  # fmt: skip
+
+
+def _projection() -> table.Panel:
+    return table_panel(
+        "Projected gap per ward (80% interval)", forecast_sql.projection_sql(),
+        ("ward", *forecast_sql.PROJECTION_COLUMNS), w=14, h=9,
+    ).description(
+        "The gap now and projected for the close of polls if nothing changes, with its 80% "
+        "interval (docs/projection.md): the worker's newest projection (refreshed every "
+        "minute) as of the end of the time range. Wards only: the age band filter does not "
+        "apply (the projection's interval is per ward)."
+    )  # fmt: skip
+
+
+def _priorities() -> table.Panel:
+    return table_panel(
+        "Where to send volunteers", forecast_sql.priorities_sql(),
+        forecast_sql.PRIORITY_COLUMNS, w=10, h=9,
+    ).description(
+        "Polling districts ranked by the extra supporter votes one more volunteer-hour of "
+        "knocking-up wins now, close wards weighed up (GET /priorities); the rank is over "
+        "the whole election. Wards only: the age band filter does not apply."
+    )  # fmt: skip
+
+
+def _alerts() -> table.Panel:
+    return table_panel(
+        "Active alerts", forecast_sql.active_alerts_sql(), ("alert", "ward", "since", "summary"),
+        w=24, h=6,
+    ).description(
+        "Alerts the worker's alerting task holds active now, whatever the time range: a "
+        "ward's projected gap negative, knock-up remaining not falling for 30 minutes, the "
+        "pipeline over a minute behind (docs/alerts.md). Grafana's own rules for the same "
+        "conditions are under Alerting, folder Turnout."
     )  # fmt: skip
 
 
@@ -267,6 +305,9 @@ PANEL_IDS: dict[str, dict[str, int]] = {
         "Supporter vs opponent turnout over the day": 5,
         "Knock-up remaining per ward": 6,
         "Gap by ward × age band (points)": 7,
+        "Projected gap per ward (80% interval)": 8,
+        "Where to send volunteers": 9,
+        "Active alerts": 10,
     },
     "canvassing": {
         "Contact rate": 1,

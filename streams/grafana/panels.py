@@ -20,7 +20,11 @@ from grafana_foundation_sdk.models import dashboard as dm
 from streams.events import AGE_BANDS
 from streams.grafana.query import ClickHouseQueryBuilder, clickhouse_ref, prometheus_ref
 
-PERCENT_FIELDS = ("supporter_turnout", "opponent_turnout", "turnout", "coverage", "contact_rate")
+PERCENT_FIELDS = (
+    "supporter_turnout", "opponent_turnout", "turnout", "coverage", "contact_rate",
+    "projected_turnout",
+)  # fmt: skip
+GAP_FIELDS = ("gap_pts", "projected_gap_pts", "projected_gap_pts_low", "projected_gap_pts_high")
 TITLES = {
     "electorate": "Electorate",
     "contacted": "Contacted",
@@ -45,6 +49,23 @@ TITLES = {
     "age_seconds": "Age",
     "newest_event": "Newest event",
 }
+# The projection, priorities and alert panels' columns (apart from TITLES, which the stacked
+# bars apply wholesale).
+FORECAST_TITLES = {
+    "projected_gap_pts": "Projected gap (pts)",
+    "projected_gap_pts_low": "80% low",
+    "projected_gap_pts_high": "80% high",
+    "projected_turnout": "Projected turnout",
+    "rank": "#",
+    "polling_district": "District",
+    "extra_votes_per_volunteer_hour": "Extra votes / volunteer-hour",
+    "score": "Score (close wards count more)",
+    "reason": "Why",
+    "alert": "Alert",
+    "since": "Since",
+    "summary": "What",
+}
+DECIMALS = {"extra_votes_per_volunteer_hour": 2, "score": 2}
 
 
 def ch_query(sql: str, time_series: bool = False) -> ClickHouseQueryBuilder:
@@ -79,10 +100,13 @@ def field_rules(fields: tuple[str, ...]) -> list[tuple[str, list[dm.DynamicConfi
     """Per-field display rules (title, unit, gap colours) for the metric columns shown."""
     rules = []
     for name in fields:
-        props = [_prop("displayName", TITLES[name])] if name in TITLES else []
+        title = TITLES.get(name) or FORECAST_TITLES.get(name)
+        props = [_prop("displayName", title)] if title else []
         if name in PERCENT_FIELDS:
             props += [_prop("unit", "percentunit"), _prop("decimals", 1)]
-        if name == "gap_pts":
+        if name in DECIMALS:
+            props += [_prop("decimals", DECIMALS[name])]
+        if name in GAP_FIELDS:
             gap = thresholds(*GAP_THRESHOLDS).build()
             props += [_prop("unit", "suffix: pts"), _prop("decimals", 1),
                       _prop("thresholds", gap), _prop("color", {"mode": "thresholds"})]  # fmt: skip
@@ -130,9 +154,10 @@ def table_panel(title: str, sql: str, fields: tuple[str, ...], w: int, h: int) -
         .span(w).height(h).cell_height(common.TableCellHeight.SM)
     )  # fmt: skip
     panel = _with_rules(panel, fields)
-    if "gap_pts" in fields:
-        cells = {"type": "color-background", "mode": "basic"}
-        panel = panel.override_by_name("gap_pts", [_prop("custom.cellOptions", cells)])
+    for name in GAP_FIELDS:
+        if name in fields:
+            cells = {"type": "color-background", "mode": "basic"}
+            panel = panel.override_by_name(name, [_prop("custom.cellOptions", cells)])
     return panel
 
 

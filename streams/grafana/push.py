@@ -3,6 +3,8 @@
 `build` serialises the dashboards defined in streams/grafana/dashboards.py (one file each,
 stable key order, so the committed JSON can be drift-checked); by default into the checkout's
 dashboards/, which an installed package does not have, so there it needs an output folder.
+`build_rules` does the same for the alert rules (streams/grafana/alerts.py), which `push` does
+not send: Grafana gets them by file provisioning.
 `push` uses grafana-client to bring an existing Grafana to the same state the provisioning
 files give a fresh one: the Turnout folder, the ClickHouse (and optionally Prometheus)
 datasources with their fixed UIDs, and the dashboards (rendered from code, the same JSON as
@@ -25,6 +27,7 @@ from urllib.parse import unquote, urlparse
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from streams.errors import ConfigError, TurnoutError
+from streams.grafana.alerts import ALERTING_DIR, RULES_FILE, dump_rules
 from streams.grafana.dashboards import DASHBOARDS, FOLDER_TITLE, FOLDER_UID, PANEL_IDS
 from streams.grafana.query import (
     CLICKHOUSE_PLUGIN_VERSION,
@@ -98,6 +101,18 @@ def build(out_dir: Path | None = None) -> list[Path]:
         path.write_text(dump(render(name)), encoding="utf-8")
         written.append(path)
     return written
+
+
+def build_rules(out_dir: Path | None = None) -> Path:
+    """Write the alert rules' provisioning file to `out_dir` (default: the checkout's
+    infra/grafana/provisioning/alerting/, which the compose stack's Grafana reads)."""
+    if out_dir is None:
+        checkout_dashboards_dir()  # the same refusal outside a checkout
+        out_dir = ALERTING_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / RULES_FILE
+    path.write_text(dump_rules(), encoding="utf-8")
+    return path
 
 
 # -- push ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from streams.errors import QueryError
+from streams.read import alerts as al
 from streams.read import campaign, priorities
 from streams.read import projection_queries as pq
 from streams.read import queries as q
@@ -18,10 +18,11 @@ from streams.read.reader import Election, Reader
 
 
 def polling_day(reader: Reader, election: Election) -> PollingDay:
-    """The election's polling day from its latest election.opened (400 without one)."""
+    """The election's polling day from its latest election.opened. Without one there is no
+    day to project (404: the election's projection does not exist yet)."""
     [row] = reader.rows(pq.polling_day_query(election.election_id))
     if not row["polling_date"]:
-        raise QueryError(
+        raise q.ElectionNotFound(
             f"election {election.election_id!r}: no election.opened yet; the projection needs "
             "its polling_date, polls_open and polls_close"
         )
@@ -147,3 +148,28 @@ def rank(
 
 def _sessions(reader: Reader, election_id: str) -> list[dict[str, Any]]:
     return reader.rows(campaign.activity_by_session_query(election_id))
+
+
+def active_alerts(reader: Reader, election_id: str) -> dict[str, Any]:
+    """GET /v1/elections/{id}/alerts: the election's and the pipeline's active alerts, as the
+    worker's alerting task last recorded them, and when it last evaluated the election."""
+    election = reader.require_election(election_id)
+    [seen] = reader.rows(al.evaluated_query(election_id))
+
+    def instant(micros: Any) -> str | None:
+        return election.instant(int(micros) / 1e6) if micros and int(micros) > 0 else None
+
+    rows = [
+        {
+            "rule": r["rule"], "title": al.RULES.get(r["rule"], r["rule"]),
+            "ward": r["ward"] or None, "since": instant(r["since_us"]),
+            "as_of": instant(r["as_of_us"]), "value": float(r["value"]), "summary": r["summary"],
+        }
+        for r in reader.rows(al.active_query(election_id))
+    ]  # fmt: skip
+    return {
+        "election_id": election_id,
+        "evaluated_at": instant(seen["computed_us"]),
+        "as_of": instant(seen["as_of_us"]),
+        "rows": rows,
+    }

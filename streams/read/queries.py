@@ -31,7 +31,6 @@ METRICS = (
     *COUNTS, "supporter_turnout", "opponent_turnout", "turnout", "gap_pts", "knockup_remaining",
 )  # fmt: skip
 TIMELINE_COUNTS = ("voted", "supporters_voted", "opponents_voted")
-DEFAULT_TIMEZONE = "Europe/London"
 
 _CELL_DIMS = ", ".join(CELL_DIMENSIONS)
 # Event ids withdrawn by an event.retracted of the election (rule 3), for queries on `events`.

@@ -23,7 +23,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.errors import QueryError
-from streams.events import Keys
+from streams.events import DEFAULT_TIMEZONE, Keys
 from streams.read import campaign, retention
 from streams.read import queries as q
 from streams.read.sql_check import Statement, check, parse
@@ -142,7 +142,7 @@ class Reader:
         ).result_rows
         if not found:
             raise q.ElectionNotFound(f"election {election_id!r}: no events accepted for it")
-        return Election(election_id, our_party, timezone or q.DEFAULT_TIMEZONE)
+        return Election(election_id, our_party, timezone or DEFAULT_TIMEZONE)
 
     def turnout_gap(
         self, election_id: str, by: Sequence[str], ward: str | None, as_of: datetime | None

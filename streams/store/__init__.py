@@ -32,6 +32,7 @@ from streams.store.rows import (
     to_us,
 )
 from streams.store.sink import RAW_TIMES, Sink, SinkBatch, time_settings
+from streams.store.snapshots import SNAPSHOT_TABLES, Snapshots
 
 __all__ = [
     "AUDIT_LIMIT",
@@ -44,6 +45,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "KEY_COLUMNS",
     "RAW_TIMES",
+    "SNAPSHOT_TABLES",
     "AuditEntry",
     "AuditError",
     "AuditLog",
@@ -53,6 +55,7 @@ __all__ = [
     "Sink",
     "SinkBatch",
     "SinkDataError",
+    "Snapshots",
     "cell_of",
     "cell_row",
     "cell_values",

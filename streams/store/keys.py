@@ -32,7 +32,8 @@ from clickhouse_connect.driver.client import Client
 
 from streams.errors import SinkError
 from streams.events import DataKey, data_key, new_data_key, unwrap, wrap
-from streams.settings import Settings, check_master_key
+from streams.key_format import check_master_key
+from streams.settings import Settings
 from streams.store.failures import describe, scrub
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ from streams.store import (
     AuditLog,
     Keyring,
     Sink,
+    Snapshots,
     connect,
     connect_parser,
     connect_sql,
@@ -53,6 +54,7 @@ class Runtime:
             log.info("ClickHouse migrations applied: %s", ", ".join(applied))
         self.sink = Sink(writer)
         self.audit = AuditLog(connect(settings), self.sink.insert_settings)
+        self.snapshots = Snapshots(connect(settings), self.sink.insert_settings)
         parser = None if settings.embedded_clickhouse else connect_parser
         self.reader = Reader(connect(settings), lambda: connect_sql(settings), parser)
         self.tokens = Tokens(server_tokens(settings))

@@ -12,20 +12,26 @@ dead-lettered to a list, as the agent would send them to turnout.events.dlq.
 from __future__ import annotations
 
 import asyncio
+import time as time_module
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
 from clickhouse_connect.driver.client import Client
 
 from streams.events import partition_for
+from streams.read import Reader
 from streams.settings import EVENTS_TOPIC, Settings
 from streams.sim import Simulation, SimulationConfig, simulate
+from streams.store import Snapshots, time_settings
 from streams.store import connection as clickhouse
 from streams.store.sink import Sink
+from streams.worker import Alerting
 from streams.worker.projector import Projector, Record
 
 PARTITIONS = 4
@@ -85,3 +91,36 @@ def loaded_engine(chdb_home: Path) -> Iterator[LoadedEngine]:
     projector = Projector(Sink(client), dead_letter, EVENTS_TOPIC)
     asyncio.run(_load(projector, sim.events, engine))
     yield engine
+
+
+@dataclass(frozen=True)
+class Forecasts:
+    """The instants the worker's alerting task projected the loaded election at (each one a
+    snapshot in `projections` and `priorities`), oldest first."""
+
+    instants: tuple[datetime, ...]
+
+    def newest_by(self, end: datetime) -> datetime | None:
+        """The snapshot a panel whose time range ends at `end` shows."""
+        return max((t for t in self.instants if t <= end), default=None)
+
+
+SNAPSHOT_TIMES = ((10, 0), (14, 0), (21, 0))  # London time on the simulated polling day
+BEHIND = 120.0  # the pipeline's freshness at the last run: behind, so that alert is active
+
+
+@pytest.fixture(scope="session")
+def forecasts(loaded_engine: LoadedEngine) -> Forecasts:
+    """The alerting task, run as the worker runs it, at three instants of the polling day."""
+    client = loaded_engine.client
+    alerting = Alerting(Reader(client), Snapshots(client, time_settings(client)))
+    day = loaded_engine.sim.config.polling_date
+    instants = tuple(
+        datetime.combine(day, time(h, m), tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+        for h, m in SNAPSHOT_TIMES
+    )
+    now = time_module.time()
+    for i, at in enumerate(instants):
+        last = i == len(instants) - 1
+        alerting.evaluate(BEHIND if last else 0.0, now + i, [loaded_engine.election_id], at)
+    return Forecasts(instants)

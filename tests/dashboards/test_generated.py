@@ -155,6 +155,19 @@ def test_polling_day_has_the_variables_refresh_time_and_panels_asked_for():
     assert found["Knock-up remaining per ward"]["type"] == "bargauge"
     assert found["Election totals"]["type"] == "stat"
     assert found["Freshness"]["type"] == "stat"
+    # issue 13: the projection (now vs projected gap with its interval), priorities, alerts
+    projection = found["Projected gap per ward (80% interval)"]
+    sql = projection["targets"][0]["rawSql"]
+    for column in ("gap_pts", "projected_gap_pts", "projected_gap_pts_low",
+                   "projected_gap_pts_high"):  # fmt: skip
+        assert column in sql
+        rules = [o for o in projection["fieldConfig"]["overrides"]
+                 if o["matcher"]["options"] == column]  # fmt: skip
+        assert any(p["id"] == "thresholds" for o in rules for p in o["properties"])
+    assert "FROM projections" in sql and projection["type"] == "table"
+    priorities = found["Where to send volunteers"]
+    assert "reason" in priorities["targets"][0]["rawSql"] and priorities["type"] == "table"
+    assert "FROM alerts" in found["Active alerts"]["targets"][0]["rawSql"]
 
 
 def test_canvassing_and_pipeline_health_have_their_panels():

@@ -21,8 +21,9 @@ from streams import metrics
 from streams.grafana.push import DASHBOARDS_DIR
 from streams.grafana.query import CLICKHOUSE_UID, PROMETHEUS_UID
 from streams.read.reader import Reader
+from tests.dashboards import forecast_checks
 from tests.dashboards import reference as ref
-from tests.dashboards.conftest import PARTITIONS, LoadedEngine, _partition
+from tests.dashboards.conftest import PARTITIONS, Forecasts, LoadedEngine, _partition
 from tests.dashboards.macros import ALL, QueryContext, Variable, expand
 
 LONDON = ZoneInfo("Europe/London")
@@ -291,7 +292,8 @@ def options(loaded_engine: LoadedEngine, reader: Reader) -> dict[str, list[str]]
 def test_every_clickhouse_panel_has_a_check():
     titles = [title for name in RANGES for title in (p["title"] for p, _ in
               clickhouse_targets(load(name)))]  # fmt: skip
-    assert sorted(set(titles)) == sorted(CHECKS), "add a check for each new panel"
+    checked = [*CHECKS, *forecast_checks.TITLES]
+    assert sorted(set(titles)) == sorted(checked), "add a check for each new panel"
 
 
 @pytest.mark.parametrize("selection", ["all", "some"])
@@ -303,7 +305,9 @@ def test_panel_query_matches_the_read_api(
     loaded_engine: LoadedEngine,
     reader: Reader,
     options: dict[str, list[str]],
+    forecasts: Forecasts,
 ):
+    check = CHECKS.get(title) or forecast_checks.forecast_checks(forecasts)[title]
     [(panel, target)] = [
         (p, t) for p, t in clickhouse_targets(load(dashboard)) if p["title"] == title
     ]
@@ -315,7 +319,7 @@ def test_panel_query_matches_the_read_api(
             variables=variables(wards, bands, loaded_engine, options["ward"], options["age_band"]),
         )  # fmt: skip
         rows = run(loaded_engine, target["rawSql"], ctx)
-        CHECKS[title](rows, Case(loaded_engine, reader, ctx, wards, bands))
+        check(rows, Case(loaded_engine, reader, ctx, wards, bands))
 
 
 @pytest.mark.parametrize("dashboard", list(RANGES))

@@ -15,10 +15,9 @@ from kafka import KafkaProducer
 
 from streams import events as ev
 from streams.cli.client import ApiClient
-from streams.cli.local import LocalKafka, LocalWorker, create_topics
 from streams.settings import EVENTS_TOPIC, Settings
 from tests import factories as f
-from tests.conftest import settings_for_tests
+from tests.conftest import running, settings_for_tests
 from tests.integration.helpers import settled
 
 pytestmark = pytest.mark.integration
@@ -30,15 +29,8 @@ RAW = "E-RAW-" + uuid.uuid4().hex[:8]  # an id as the app knows it: never stored
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = replace(settings_for_tests(tmp_path_factory.mktemp("keyed")), pseudonym_key=KEY)
-    kafka, worker = LocalKafka(settings), LocalWorker(settings)
-    try:
-        kafka.start()
-        create_topics(settings)
-        worker.start()
+    with running(settings):
         yield settings
-    finally:
-        worker.stop()
-        kafka.stop()
 
 
 def test_http_and_direct_events_of_one_id_fold_into_one_pseudonymous_elector(keyed: Settings):

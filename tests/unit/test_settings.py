@@ -46,6 +46,9 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_MASTER_KEY", MASTER_KEY, "master_key", MASTER_KEY),
     ("TURNOUT_ENCRYPTION", "0", "encryption", False),
     ("TURNOUT_RETENTION_DAYS", "30", "retention_days", 30.0),
+    ("TURNOUT_ALERT_WEBHOOK", "https://hooks.example.org/t/abc", "alert_webhook",
+     "https://hooks.example.org/t/abc"),
+    ("TURNOUT_ALERT_INTERVAL", "15", "alert_interval", 15.0),
 ]  # fmt: skip
 # Variables that only make sense with others: the rest of a working combination.
 SASL = {
@@ -132,6 +135,9 @@ def test_settings_survive_to_env_and_back():
      "TURNOUT_MASTER_KEY: not the base64 of 32 bytes; make one with `openssl rand -base64 32`"),
     ("TURNOUT_RETENTION_DAYS", "-1", "TURNOUT_RETENTION_DAYS: must be 0 or a positive number "
      "of days"),
+    ("TURNOUT_ALERT_WEBHOOK", "hooks.example.org/t",
+     "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"),
+    ("TURNOUT_ALERT_INTERVAL", "0", "TURNOUT_ALERT_INTERVAL: must be a positive number of seconds"),
 ])  # fmt: skip
 def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, message: str):
     with pytest.raises(ConfigError) as refused:
@@ -141,3 +147,8 @@ def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, m
 
 def test_the_master_key_is_never_in_a_repr():
     assert MASTER_KEY not in repr(Settings.from_env({"TURNOUT_MASTER_KEY": MASTER_KEY}))
+
+
+def test_the_alert_webhook_is_never_in_a_repr():
+    settings = Settings.from_env({"TURNOUT_ALERT_WEBHOOK": "https://hooks.example.org/s3cret"})
+    assert "s3cret" not in repr(settings)

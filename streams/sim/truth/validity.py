@@ -83,11 +83,26 @@ def _is_timezone(v: Any) -> bool:
 
 
 def _is_votes(v: Any) -> bool:
-    return type(v) is dict and all(is_party(k) and _int_in(0)(n) for k, n in v.items())
+    return (type(v) is dict and len(v) <= 100
+            and all(is_party(k) and _int_in(0)(n) for k, n in v.items()))  # fmt: skip
 
 
 def _is_elected(v: Any) -> bool:
-    return type(v) is list and all(is_party(p) for p in v)
+    return type(v) is list and len(v) <= 100 and all(is_party(p) for p in v)
+
+
+_ID_FIRST = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_ID_REST = _ID_FIRST | set("._:/-")
+
+
+def _is_elector_id(v: Any) -> bool:
+    """A pseudonymous id: 1-64 ASCII letters, digits and ._:/- starting with a letter or
+    digit, and not ten or more digits alone (a phone number)."""
+    if type(v) is not str or not 0 < len(v) <= 64 or v[0] not in _ID_FIRST:
+        return False
+    if not set(v) <= _ID_REST:
+        return False
+    return not (len(v) >= 10 and v.isdigit())
 
 
 _ID = _string(1, 64)
@@ -114,13 +129,23 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         {"timezone": _is_timezone, "retention_days": _int_in(0, 36_500)},
     ),
     "elector.registered": (
-        {"elector_id": _ID, "ward": _ID, "polling_district": _ID, "age_band": _one_of(*AGE_BANDS)},
+        {
+            "elector_id": _is_elector_id,
+            "ward": _ID,
+            "polling_district": _ID,
+            "age_band": _one_of(*AGE_BANDS),
+        },
         {},
     ),
-    "elector.removed": ({"elector_id": _ID}, {}),
-    "elector.erased": ({"elector_id": _ID}, {}),
+    "elector.removed": ({"elector_id": _is_elector_id}, {}),
+    "elector.erased": ({"elector_id": _is_elector_id}, {}),
     "canvass.recorded": (
-        {"elector_id": _ID, "ward": _ID, "canvasser_id": _ID, "outcome": _one_of(*OUTCOMES)},
+        {
+            "elector_id": _is_elector_id,
+            "ward": _ID,
+            "canvasser_id": _ID,
+            "outcome": _one_of(*OUTCOMES),
+        },
         {
             "intention": _is_intention,
             "likelihood": _int_in(0, 10),
@@ -129,7 +154,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         },
     ),
     "turnout.voted": (
-        {"elector_id": _ID, "ward": _ID, "method": _one_of(*METHODS)},
+        {"elector_id": _is_elector_id, "ward": _ID, "method": _one_of(*METHODS)},
         {"polling_station": _ID},
     ),
     "session.started": (
@@ -147,7 +172,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         },
         {},
     ),
-    "event.retracted": ({"target_event_id": _ID, "reason": _TEXT}, {"elector_id": _ID}),
+    "event.retracted": ({"target_event_id": _ID, "reason": _TEXT}, {"elector_id": _is_elector_id}),
 }
 
 

@@ -66,6 +66,19 @@ def test_json_scalar_body_is_refused_naming_what_is_accepted(body: bytes):
         parse_body(body, JSON)
 
 
+DEEP = b"[" * 5000 + b"]" * 5000  # deeper than msgspec recurses: a RecursionError, not a 500
+
+
+def test_json_nested_too_deep_is_refused_saying_it_is_not_json():
+    with pytest.raises(ValueError, match=r"^body is not valid JSON: \S"):
+        parse_body(DEEP, JSON)
+
+
+def test_ndjson_line_nested_too_deep_is_kept_as_its_bytes():
+    items = parse_body(b'{"a": 1}\n' + DEEP, "application/x-ndjson").items
+    assert items == [{"a": 1}, DEEP]
+
+
 # --- counted before decoding -------------------------------------------------------------------
 
 

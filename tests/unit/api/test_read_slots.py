@@ -39,3 +39,23 @@ def test_reads_past_the_slots_are_refused_and_run_off_the_default_pool():
     assert results[:2] == ["done", "done"]
     assert isinstance(results[2], ReadsBusyError) and "retry" in str(results[2])
     assert names and all(n.startswith("turnout-read") for n in names)
+
+
+def test_logs_name_the_route_never_the_elector_in_the_path():
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from streams.api.views import route
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_get("/v1/elections/{election_id}/electors/{elector_id}/export", handler)
+    request = make_mocked_request("GET", "/v1/elections/e-1/electors/E-secret/export", app=app)
+
+    async def resolve() -> str:
+        request._match_info = await app.router.resolve(request)  # as aiohttp does per request
+        return route(request)
+
+    assert asyncio.run(resolve()) == "/v1/elections/{election_id}/electors/{elector_id}/export"

@@ -86,3 +86,47 @@ def test_frame_without_rows_says_why():
     snapshot = watch.Snapshot("e-2", None, FRESH, "no events for e-2 yet; waiting…", taken_at=AT)
     text = watch.render_text(snapshot)
     assert "no events for e-2 yet" in text and "lag 0" in text
+
+
+def alert(rule: str, ward: str | None, summary: str) -> dict:
+    return {"rule": rule, "title": rule, "ward": ward, "since": "2026-05-07T17:00:00+01:00",
+            "as_of": None, "value": -1.0, "summary": summary}  # fmt: skip
+
+
+def alert_frame(rows, alerts) -> list[str]:
+    text = watch.render_text(watch.Snapshot("e-1", rows, FRESH, alerts=alerts, taken_at=AT))
+    return text.splitlines()
+
+
+def test_active_alerts_are_listed_under_the_table_pipeline_first():
+    rows = [ward("North", 100, 40, 100, 60), ward("South", 100, 30, 100, 70)]
+    alerts = [
+        alert("projected_gap_negative", "South", "ward South: projected gap -3.0 pts"),
+        alert("pipeline_behind", None, "the aggregates trail accepted events by 75 s"),
+    ]
+    text = watch.render_text(watch.Snapshot("e-1", rows, FRESH, alerts=alerts, taken_at=AT))
+    lines = text.splitlines()
+    assert len(lines) <= 24 and max(map(len, lines)) <= 80
+    marked = [x for x in lines if x.startswith("▲")]
+    assert marked == ["▲ the aggregates trail accepted events by 75 s",
+                      "▲ ward South: projected gap -3.0 pts"]  # fmt: skip
+    total = next(i for i, x in enumerate(lines) if x.startswith("election"))
+    assert lines.index(marked[0]) > total and "2 alerts" in lines[-1]
+
+
+def test_many_alerts_and_wards_still_fit_24_lines():
+    rows = [ward(f"Ward {i:02d}", 100, i, 100, 50) for i in range(40)]
+    alerts = [alert("knockup_stalled", f"Ward {i:02d}", f"ward Ward {i:02d}: knock-up not "
+                    "falling, 80 supporters still to vote (80 half an hour earlier) " + "x" * 40)
+              for i in range(7)]  # fmt: skip
+    lines = alert_frame(rows, alerts)
+    assert len(lines) <= 24 and max(map(len, lines)) <= 80
+    assert sum(x.startswith("▲") for x in lines) == watch.ALERT_LINES
+    assert "▲ … 5 more alerts" in lines and "7 alerts" in lines[-1]
+
+
+def test_no_alerts_and_unknown_alerts_say_so_in_the_status_line():
+    rows = [ward("North", 100, 40, 100, 60)]
+    assert "0 alerts" in alert_frame(rows, [])[-1]
+    assert "alerts –" in alert_frame(rows, None)[-1]
+    assert not any(x.startswith("▲") for x in alert_frame(rows, []))

@@ -59,6 +59,15 @@ def test_record_that_is_not_json_is_one_invalid_item_kept_whole():
     assert len(reasons) == 1 and reasons[0].startswith("record: not valid JSON: ")
 
 
+def test_record_nested_too_deep_is_one_invalid_item_not_a_crash():
+    """Deeper than msgspec recurses: once, this RecursionError crashed the agent for good."""
+    value = b"[" * 5000 + b"]" * 5000
+    valid, invalid = decode_record(Record(0, 7, value))
+    assert valid == []
+    assert [raw for raw, _ in invalid] == [value]
+    assert invalid[0][1][0].startswith("record: not valid JSON: ")
+
+
 def test_invalid_items_of_an_array_are_kept_with_their_reasons_beside_the_valid_ones():
     good = f.voted(E, "e-1")
     bad_method = f.voted(E, "e-2", method="walk")
