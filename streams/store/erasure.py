@@ -5,7 +5,10 @@ so it meets their records in log order and a replay does it again (harmlessly): 
 goes into the key table, their data keys are destroyed by a synchronous mutation, their
 events and electors rows are deleted, and so are the aggregate rows the erasure brought to
 zero in the batch's partitions (a cell's key names an intention: a zero row would still say
-that someone in that ward and age band held it). A purge does the same for a whole election.
+that someone in that ward and age band held it). The election's projection and priority
+snapshots (migration 0003) counted them at every instant they cover, so they go too: the
+worker's alerting task writes a fresh one at its next run (the election's events moved). A
+purge does the same for a whole election, its alert changes included.
 
 Rows are removed with lightweight `DELETE`s: hidden from every query at once, gone from the
 table's files at the next merge of their parts. Keys are removed with `ALTER TABLE … DELETE`
@@ -27,10 +30,13 @@ from streams.store.rows import CELL_DIMENSIONS
 Erased = tuple[str, str, int]  # (election_id, elector_id, partition)
 SYNC = {"mutations_sync": 1}  # a mutation returns when it is done
 _DIMS = ", ".join(CELL_DIMENSIONS)
+SNAPSHOTS = ("projections", "priorities")  # counts that included everyone at their instant
+PURGED = ("events", "electors", "cells", "deltas", *SNAPSHOTS, "alerts")  # an election's rows
 
 
 def erase_electors(client: Client, erased: Sequence[Erased], settings: dict[str, Any]) -> None:
-    """Tombstones, keys destroyed, events and electors rows deleted, zero aggregates dropped."""
+    """Tombstones, keys destroyed, events and electors rows deleted, zero aggregates and the
+    elections' snapshots dropped."""
     pairs = sorted({(e, x) for e, x, _ in erased})
     insert_keys(client, [tombstone(e, x) for e, x in pairs], settings)
     params = {"pairs": pairs}
@@ -41,6 +47,9 @@ def erase_electors(client: Client, erased: Sequence[Erased], settings: dict[str,
     for partition in sorted({p for _, _, p in erased}):
         elections = sorted({e for e, _, p in erased if p == partition})
         drop_zero_aggregates(client, elections, partition)
+    for table in SNAPSHOTS:
+        _run(client, f"DELETE FROM {table} WHERE election_id IN {{es:Array(String)}}",
+             {"es": sorted({e for e, _ in pairs})})  # fmt: skip
 
 
 def drop_zero_aggregates(client: Client, elections: Sequence[str], partition: int) -> None:
@@ -65,7 +74,7 @@ def purge_election(client: Client, election_id: str, settings: dict[str, Any]) -
     params = {"e": election_id}
     _run(client, "ALTER TABLE elector_keys DELETE WHERE election_id = {e:String} "
                  "AND NOT (elector_id = '' AND key_id = '')", params, SYNC)  # fmt: skip
-    for table in ("events", "electors", "cells", "deltas"):
+    for table in PURGED:
         _run(client, f"DELETE FROM {table} WHERE election_id = {{e:String}}", params)
 
 

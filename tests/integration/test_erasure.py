@@ -10,8 +10,10 @@ Kafka, is counted and never holds the plaintext.
 from __future__ import annotations
 
 import random
+import re
 import string
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,19 @@ from streams import events as ev
 from streams.cli.client import ApiClient, ApiError
 from streams.settings import EVENTS_TOPIC, Settings
 from streams.sim import ground_truth
+from streams.store import migrations
 from tests import factories as f
 from tests.conftest import TOKENS
 from tests.integration.dlq import DeadLetters
 from tests.integration.helpers import assert_rows_equal_truth, settled
 
 pytestmark = pytest.mark.integration
-TABLES = ("events", "electors", "cells", "deltas", "elector_keys", "audit")
+# Every table the migrations create, so that a new table is scanned without editing this test.
+TABLES = sorted(
+    {name for _, _, statements in migrations() for statement in statements
+     for name in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", statement)}
+)  # fmt: skip
+AS_OF = "2026-04-25T00:00:00+00:00"  # after every canvass, before any vote
 
 
 def marker() -> str:
@@ -55,6 +63,38 @@ def tables_holding(services: Settings, election_id: str, needle: str) -> dict[st
         if n:
             found[table] = n
     return found
+
+
+def snapshot_opponents(
+    services: Settings, election_id: str, after: float, want: dict[str, int]
+) -> dict[str, int]:
+    """Opponents per ward in the newest projection snapshot the worker's alerting task wrote
+    after `after` (epoch seconds), waiting up to 30 s for one that shows `want`."""
+    analyst = ApiClient(services, token=TOKENS["analyst"])
+    where = (f"election_id = '{election_id}' "
+             f"AND toUnixTimestamp64Milli(computed_at) > {round(after * 1000)}")  # fmt: skip
+    deadline, got = time.monotonic() + 30, {}
+    while time.monotonic() < deadline and got != want:
+        time.sleep(0.5)
+        rows = analyst.sql(f"SELECT ward, opponents FROM projections WHERE {where} AND "
+                           f"computed_at = (SELECT max(computed_at) FROM projections "
+                           f"WHERE {where})")["rows"]  # fmt: skip
+        got = {r["ward"]: int(r["opponents"]) for r in rows}
+    return got
+
+
+def snapshots_before(services: Settings, election_id: str, instant: float) -> int:
+    analyst = ApiClient(services, token=TOKENS["analyst"])
+    sql = (f"SELECT count() AS n FROM projections WHERE election_id = '{election_id}' "
+           f"AND toUnixTimestamp64Milli(computed_at) <= {round(instant * 1000)}")  # fmt: skip
+    return int(analyst.sql(sql)["rows"][0]["n"])
+
+
+def opponents_by_ward(truth: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for row in truth:
+        out[row["ward"]] = out.get(row["ward"], 0) + row["opponents"]
+    return out
 
 
 def replay(services: Settings) -> None:
@@ -95,8 +135,13 @@ def test_after_erasure_nothing_holds_the_elector_and_counts_equal_truth_without_
     settled(api, election_id)
     assert tables_holding(services, election_id, secret).keys() == {"electors", "cells", "deltas"}
     assert files_holding(services.home / "kafka", secret) == []  # sealed in the log
+    with_victim = ground_truth([*others, *victim])
+    assert_rows_equal_truth(settled(api, election_id), with_victim)
+    counted = opponents_by_ward(with_victim)  # the alerting task's snapshots count the victim
+    assert snapshot_opponents(services, election_id, 0, counted) == counted
 
     operator = ApiClient(services, token=TOKENS["operator"])
+    asked = time.time()
     done = operator.erase(election_id, "victim")
     assert done["erased"] and done["elector_id"] == "victim"
 
@@ -108,6 +153,13 @@ def test_after_erasure_nothing_holds_the_elector_and_counts_equal_truth_without_
     assert files_holding(services.home / "logs", secret) == []
     truth = ground_truth(others)
     assert_rows_equal_truth(settled(api, election_id), truth)
+    as_of = datetime.fromisoformat(AS_OF)  # counted nowhere before the erasure either
+    assert_rows_equal_truth(settled(api, election_id, as_of=AS_OF),
+                            ground_truth(others, as_of=as_of))  # fmt: skip
+    assert snapshots_before(services, election_id, asked) == 0  # they counted the victim
+    without = opponents_by_ward(truth)  # and a fresh snapshot does not
+    assert without != counted
+    assert snapshot_opponents(services, election_id, asked, without) == without
     with pytest.raises(ApiError) as gone:
         operator.export_subject(election_id, "victim")
     assert gone.value.status == 404
@@ -115,6 +167,8 @@ def test_after_erasure_nothing_holds_the_elector_and_counts_equal_truth_without_
     api.post_events([f.voted(election_id, "victim", ward="W0")])  # refused: erased
     replay(services)
     assert_rows_equal_truth(settled(api, election_id), truth)
+    assert_rows_equal_truth(settled(api, election_id, as_of=AS_OF),
+                            ground_truth(others, as_of=as_of))  # fmt: skip
     assert tables_holding(services, election_id, secret) == {}
     actions = [
         (e["action"], e["parameters"].get("elector_id")) for e in trail(services, election_id)
