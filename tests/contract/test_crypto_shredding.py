@@ -25,7 +25,7 @@ from streams.settings import EVENTS_TOPIC
 from streams.store import Keyring, Sink, erase_electors
 from streams.worker import Projector
 from tests import factories as f
-from tests.contract.test_sink_writes import database
+from tests.contract.test_sink_writes import database, derived
 
 E = "2026-05-07-shred"
 MARKER = "QZXJV"  # the victim's intention: a party code nobody else holds
@@ -100,17 +100,6 @@ class Pipeline:
         self.projector = projector
 
 
-def aggregates(client: Client) -> dict[str, set[tuple[Any, ...]]]:
-    return {
-        "cells": set(client.query(
-            "SELECT * EXCEPT version FROM cells FINAL WHERE electors != 0").result_rows),
-        "deltas": set(client.query(
-            "SELECT * EXCEPT version FROM deltas FINAL WHERE change != 0").result_rows),
-        "electors": set(client.query(
-            "SELECT * EXCEPT (version, facts) FROM electors FINAL").result_rows),
-    }  # fmt: skip
-
-
 def holding(client: Client, needle: str) -> dict[str, int]:
     """Rows (any version, not FINAL) of every table that contain `needle` anywhere."""
     found = {}
@@ -156,11 +145,11 @@ def test_after_erasure_no_table_holds_the_elector_and_the_counts_are_as_if_never
 
     without = Pipeline(database(chdb_home, "shred_without"))
     without.send(others)
-    assert aggregates(pipeline.client) == aggregates(without.client)
+    assert derived(pipeline.client) == derived(without.client)
 
     pipeline.send([f.canvass(E, "victim", intention=MARKER)], sealed=False)  # too late
     pipeline.replay()
-    assert aggregates(pipeline.client) == aggregates(without.client)
+    assert derived(pipeline.client) == derived(without.client)
     assert holding(pipeline.client, MARKER) == {} and not pipeline.letters
 
 
