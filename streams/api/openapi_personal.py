@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.api.components import ELECTION, STR, TIME, closed, param, ref
+from streams.api.components import ELECTION, STR, TIME, closed, events_body, param, ref
 
 JSON = "application/json"
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -72,8 +72,7 @@ def personal_paths() -> dict[str, Any]:
         "/v1/seal": {"post": {
             "summary": "Events validated and sealed as ingest would, for producing to Kafka",
             "security": BEARER,
-            "requestBody": {"required": True, "content": {
-                JSON: {"schema": {"type": "array"}}, "application/x-ndjson": {"schema": STR}}},
+            "requestBody": events_body(),
             "responses": {"200": _answer("sealed events and refusals", ref("Sealed")),
                           **_errors(400, 401, 403, 413)},
         }},

@@ -23,6 +23,7 @@ from aiohttp import web
 from streams import events as ev
 from streams.api.ingest import Ingest, TooManyEventsError, parse_body, visible
 from streams.api.responses import error
+from streams.api.views import query_params
 from streams.errors import EventRejected, QueryError
 from streams.events import SOURCE_HEADER, pseudonym
 from streams.settings import EVENTS_TOPIC
@@ -51,6 +52,7 @@ class PersonalData:
 
     async def erase(self, request: web.Request) -> web.Response:
         """Erase one elector: the register's id or, with a pseudonym key, the pseudonym."""
+        query_params(request, ())
         election_id = request.match_info["election_id"]
         asked = request.match_info["elector_id"]
         ids = [asked]
@@ -84,7 +86,7 @@ class PersonalData:
 
     async def purge(self, request: web.Request) -> web.Response:
         """Purge the elections whose retention is over (?election_id= for one of them)."""
-        only = request.query.get("election_id") or None
+        only = query_params(request, ("election_id",))["election_id"]
         who = request["principal"]
         if only is not None and not who.sees(only):
             raise QueryError(f"election_id: this token may not purge {only!r}")
@@ -95,6 +97,7 @@ class PersonalData:
 
     async def elections(self, request: web.Request) -> web.Response:
         """Every election the token sees, with its retention and purge date."""
+        query_params(request, ())
         who = request["principal"]
         rows = await asyncio.to_thread(
             self.runtime.reader.elections, self.runtime.settings.retention_days, datetime.now(UTC)
