@@ -232,3 +232,29 @@ def test_events_sealed_by_turnout_encrypt_and_produced_straight_to_kafka_are_cou
     assert [r["supporters"] for r in settled(api, election_id)] == [1]
     export = ApiClient(services, token=TOKENS["operator"]).export_subject(election_id, "k1")
     assert [e["event"].get("intention") for e in export["events"]] == [None, secret]
+
+
+def test_turnout_status_erase_and_purge_from_the_command_line(
+    services: Settings, api: ApiClient, election_id: str, capsys: pytest.CaptureFixture[str]
+):
+    from streams.cli.commands import main
+
+    api.post_events([f.opened(election_id) | {"retention_days": 10},
+                     f.registered(election_id, "c1"), f.registered(election_id, "c2")])  # fmt: skip
+    settled(api, election_id)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in services.to_env().items():
+            patch.setenv(name, value)
+        said = []
+        for command in (["status"], ["erase", "--election", election_id, "--elector", "c1"],
+                        ["purge", "--election", election_id]):  # fmt: skip
+            assert main(command) == 0, command
+            said.append(" ".join(capsys.readouterr().out.split()))  # rich wraps long lines
+    status, erased, purged = said
+    assert (f"election {election_id} polling day 2026-05-07 kept 10 days purged from "
+            "2026-05-18T00:00:00+00:00 due now") in status  # fmt: skip
+    assert f"c1 in {election_id}: erased" in erased
+    assert f"purged {election_id}" in purged
+    with pytest.raises(ApiError) as gone:
+        api.turnout_gap(election_id)
+    assert gone.value.status == 404
