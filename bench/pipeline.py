@@ -17,7 +17,8 @@ or skipped; the defaults finish in a few minutes on 2 shared cores):
   ceiling   the baseline: a plain aiokafka consumer reading and decoding the whole topic,
   peer      a quix-streams application counting the same topic's events (bench/peer_quix.py),
   replay    `turnout replay` (POST /v1/replay) of the whole topic, events/s.
-Not a test: nothing asserts a timing. `make bench` runs it with its defaults.
+Not a test: nothing asserts a timing. `make bench` runs it with its defaults; --encryption off
+measures what sealing personal fields costs (docs/personal-data.md), part for part.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def options(argv: list[str] | None) -> argparse.Namespace:
                         help="freshness: events/s, comma-separated")  # fmt: skip
     parser.add_argument("--seconds", type=int, default=10, help="freshness: seconds per rate")
     parser.add_argument("--keep", action="store_true", help="keep the broker's and chDB's folder")
+    parser.add_argument("--encryption", choices=("on", "off"), default="on",
+                        help="TURNOUT_ENCRYPTION; off: measure its cost")  # fmt: skip
     parser.add_argument("--skip", default="", help=f"comma-separated parts: {','.join(PARTS)}")
     args = parser.parse_args(argv)
     args.skip = {p for p in args.skip.split(",") if p}
@@ -75,7 +78,8 @@ class Run:
         home = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
         self.settings = Settings(home=home, kafka_port=free_port(pair=True),
                                  api=f"http://127.0.0.1:{free_port()}",
-                                 tokens=f"bench:{TOKEN}:all")  # fmt: skip
+                                 tokens=f"bench:{TOKEN}:all",
+                                 encryption=args.encryption == "on")  # fmt: skip
         self.kafka, self.worker = LocalKafka(self.settings), LocalWorker(self.settings)
         self.client = ApiClient(self.settings, token=TOKEN, timeout=120)
         self.http: Sustained | None = None
@@ -174,7 +178,8 @@ Row = Callable[[str, int, float], None]
 def report(run: Run) -> None:
     ceiling = run.ceiling.rate if run.ceiling else None
     print(f"\ncores: {os.cpu_count()}; load average (1, 5, 15 min): {load_average()}; "
-          "local Kafka, embedded chDB, one worker; the machine is shared: noisy")  # fmt: skip
+          f"local Kafka, embedded chDB, one worker, encryption {run.args.encryption}; "
+          "the machine is shared: noisy")  # fmt: skip
     print(f"{'measure':<58} {'events':>10} {'events/s':>10} {'vs ceiling':>10}")
 
     def row(name: str, events: int, seconds: float) -> None:

@@ -16,10 +16,17 @@ import faust
 from faust.types import TP
 
 from streams import metrics
-from streams.api import MAX_BYTES, Admin, Views
+from streams.api import MAX_BYTES, Admin, PersonalData, Views
 from streams.kafka_config import check_connection, faust_credentials
 from streams.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
-from streams.worker import Replay, Runtime, register_agents, register_alerting
+from streams.worker import (
+    PURGE_EVERY,
+    Replay,
+    Runtime,
+    purge_due,
+    register_agents,
+    register_alerting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,9 @@ class TurnoutApp(faust.App):
 
     def on_webserver_init(self, web_driver: Any) -> None:
         router = web_driver.web_app.router
-        Views(self.runtime).mount(router)
+        views = Views(self.runtime)
+        views.mount(router)
+        PersonalData(self.runtime, views.guard, views.ingest).mount(router)
         Admin(self.runtime, Replay(self.runtime)).mount(router)
 
     async def on_stop(self) -> None:
@@ -85,7 +94,14 @@ def create_app(settings: Settings) -> TurnoutApp:
     async def _revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
         runtime.projector.drop(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
 
-    del _revoked
+    @app.timer(PURGE_EVERY)  # type: ignore[misc]
+    async def _purge_due() -> None:
+        try:
+            await purge_due(runtime)  # every election past its retention (docs/personal-data.md)
+        except Exception:
+            log.exception("the scheduled purge failed; it runs again in %.0fs", PURGE_EVERY)
+
+    del _revoked, _purge_due
     metrics.FRESHNESS.set(0)
     return app
 

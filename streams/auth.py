@@ -15,12 +15,13 @@ import hmac
 import logging
 import os
 import re
+import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from streams.errors import ConfigError
-from streams.settings import Settings, new_token
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ SCOPE_DOCS = {
 MIN_TOKEN_LENGTH = 8
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _ELECTION_GLOB = re.compile(r"^[A-Za-z0-9_.*?\[\]-]{1,64}$")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def redact(token: str) -> str:
+    """A token as it may appear in output: its first four characters only."""
+    return token[:4] + "…"
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def settings_for_tests(home: Path, **overrides: object) -> Settings:
         batch_within=0.05,
         tokens=tokens_setting(),
         test_hooks=True,
+        retention_days=36_500.0,  # the worker's hourly purge must not take other tests' data
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 

@@ -48,6 +48,11 @@ def removed(election_id: str, elector_id: str, at: str = "2026-04-03T09:00:00+01
     return {**_common("elector.removed", election_id, at, event_id), "elector_id": elector_id}
 
 
+def erased(election_id: str, elector_id: str, at: str = "2026-05-20T09:00:00+01:00",
+           event_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return {**_common("elector.erased", election_id, at, event_id), "elector_id": elector_id}
+
+
 def canvass(election_id: str, elector_id: str, intention: str | None = "LAB", ward: str = "W1",
             outcome: str = "contacted", at: str = "2026-04-20T18:00:00+01:00",
             event_id: str | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip

@@ -1,8 +1,10 @@
 """HTTP, served by the worker: ingest (POST /v1/events), the read views, health and metrics,
-the operator endpoints, the OpenAPI document and the JSON error responses."""
+the operator endpoints, erasure/purge/sealing (personal data), the OpenAPI document and the
+JSON error responses."""
 
 from streams.api.admin import Admin
 from streams.api.ingest import MAX_BYTES, MAX_EVENTS, Ingest, parse_body
+from streams.api.personal import PersonalData
 from streams.api.views import Views
 
-__all__ = ["MAX_BYTES", "MAX_EVENTS", "Admin", "Ingest", "Views", "parse_body"]
+__all__ = ["MAX_BYTES", "MAX_EVENTS", "Admin", "Ingest", "PersonalData", "Views", "parse_body"]

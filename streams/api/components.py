@@ -57,6 +57,32 @@ AS_OF = param(
 )  # fmt: skip
 
 
+_ANY_ITEM = {
+    "anyOf": [ref("Event"), {}],
+    "description": "Any JSON value is taken and answered for: an item that matches one of the "
+    "event schemas (`Event`) is accepted, anything else is rejected with its reasons in the "
+    "200 answer's `rejected` (and, by POST /v1/events, dead-lettered).",
+}
+_EXAMPLE_EVENT = {
+    "event_id": "openapi-example-1", "type": "elector.registered", "schema_version": 1,
+    "election_id": "openapi-example", "occurred_at": "2026-04-20T09:00:00+01:00",
+    "elector_id": "E-1", "ward": "Abbey", "polling_district": "AB1", "age_band": "25-34",
+}  # fmt: skip
+
+
+def events_body() -> dict[str, Any]:
+    """The request body of POST /v1/events and /v1/seal: events as JSON or NDJSON, any items."""
+    return {"required": True, "content": {
+        "application/json": {"schema": {"anyOf": [
+            {"type": "array", "maxItems": 10_000, "items": _ANY_ITEM},
+            {"type": "object", "description": "one item"},
+        ]}, "examples": {"one event": {"value": [_EXAMPLE_EVENT]}}},
+        "application/x-ndjson": {"schema": {
+            "description": "text, one item per line; a line that is not JSON is an item "
+                           "rejected with its reason, so any text is taken"}},
+    }}  # fmt: skip
+
+
 def choice(choices: list[str], default: str, doc: str) -> dict[str, Any]:
     """An enum query parameter; the empty value means the default, as the server reads it."""
     return {"enum": [*choices, ""], "default": default, "description": f"{doc}; empty: {default}"}

@@ -28,6 +28,7 @@ from streams.auth import Principal, Tokens
 from streams.errors import EventRejected
 from streams.events import JSON_ERRORS, SOURCE_HEADER, pack, partition_for
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
+from streams.store import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,15 @@ class Ingest:
         tokens: Tokens,
         timeout: float = 15.0,
         pseudonym_key: bytes | None = None,
+        keys: Keyring | None = None,
+        encrypt: bool = True,
     ) -> None:
         self.producer = producer
         self.tokens = tokens
         self.timeout = timeout
         self.pseudonym_key = pseudonym_key
+        self.keys = keys  # data keys to seal with; who was erased or purged
+        self.encrypt = encrypt and keys is not None
         self._partitions: int | None = None
 
     async def partitions(self) -> int:
@@ -145,42 +150,86 @@ class Ingest:
         return web.json_response(result)
 
     async def accept(self, items: list[Any], who: Principal) -> dict[str, Any]:
-        """Validate, produce valid events and dead letters, and wait for every ack."""
-        valid: list[ev.Event] = []
+        """Validate, seal, produce valid events and dead letters, and wait for every ack."""
+        checked: list[tuple[int, ev.Event]] = []
         rejected: list[dict[str, Any]] = []
         dead: list[tuple[bytes | None, bytes]] = []
         received_at = datetime.now(UTC).isoformat()
         source = who.name
+
+        def reject(index: int, item: Any, reasons: list[str]) -> None:
+            event_id = item.get("event_id") if isinstance(item, dict) else None
+            if not isinstance(event_id, str):
+                event_id = None
+            rejected.append({"index": index, "event_id": event_id, "errors": reasons})
+            dead.append(dead_letter(item, reasons, received_at, source, index))
+
         for index, item in enumerate(items):
             try:
                 if isinstance(item, bytes):
                     raise EventRejected(["event: this NDJSON line is not valid JSON"])
-                valid.append(visible(ev.validate(item), who))
+                checked.append((index, visible(ev.validate(item), who)))
             except EventRejected as err:
-                event_id = item.get("event_id") if isinstance(item, dict) else None
-                if not isinstance(event_id, str):
-                    event_id = None
-                reasons = err.errors
-                rejected.append({"index": index, "event_id": event_id, "errors": reasons})
-                dead.append(dead_letter(item, reasons, received_at, source, index))
+                reject(index, item, err.errors)
+        sealed = await self.seal([event for _, event in checked])
+        valid: list[tuple[ev.Event, bytes]] = []
+        for (index, event), value in zip(checked, sealed, strict=True):
+            if isinstance(value, bytes):
+                valid.append((event, value))
+            else:
+                reject(index, items[index], [value])
+        rejected.sort(key=lambda r: r["index"])
         futures = [await self._send(value, p, source) for p, value in await self._records(valid)]
         futures += [await self.producer.send(DLQ_TOPIC, value, key=key) for key, value in dead]
         await asyncio.gather(*futures)
-        for event in valid:
+        for event, _ in valid:
             metrics.ACCEPTED.labels(type=ev.event_type(event)).inc()
         if rejected:
             metrics.REJECTED.labels(stage="ingest").inc(len(rejected))
             metrics.count_rejected("ingest", (ev.rejected_type(r["errors"]) for r in rejected))
         return {"accepted": len(valid), "rejected": rejected}
 
-    async def _records(self, valid: list[ev.Event]) -> list[tuple[int, bytes]]:
+    async def seal(self, events: list[ev.Event], as_sent: bool = False) -> list[bytes | str]:
+        """Each event as written to Kafka (pseudonymized, personal fields sealed with its
+        elector's data key), or why it is refused: its elector was erased or its election
+        purged. Keys are made and stored before anything sealed with them is produced.
+        `as_sent` keeps the elector id as sent (for an app producing to Kafka itself, whose
+        events the agent pseudonymizes); the seal is bound to the pseudonym all the same."""
+        stored = [ev.pseudonymize(e, self.pseudonym_key) for e in events]
+        if self.keys is None:
+            return [ev.encode(e) for e in (events if as_sent else stored)]
+        sealing = {(e.election_id, x) for e in stored if (x := ev.elector_id_of(e))
+                   and self.encrypt and ev.event_type(e) in ev.PERSONAL_FIELDS}  # fmt: skip
+        keys = await asyncio.to_thread(self._keys, sealing)
+        shown = events if as_sent else stored
+        return [self._sealed(e, s, keys) for e, s in zip(shown, stored, strict=True)]
+
+    def _keys(self, sealing: set[tuple[str, str]]) -> Any:
+        assert self.keys is not None
+        return self.keys.keys_for(sealing)  # reads new tombstones too, whatever `sealing` is
+
+    def _sealed(
+        self, event: ev.Event, stored: ev.Event, keys: dict[tuple[str, str], ev.DataKey | None]
+    ) -> Any:
+        assert self.keys is not None
+        elector_id = ev.elector_id_of(stored) or ""
+        if self.keys.gone(event.election_id, elector_id):
+            purged = self.keys.gone(event.election_id, "")
+            what = "election_id: this election was purged" if purged else (
+                "elector_id: this elector was erased")  # fmt: skip
+            return f"{ev.event_type(event)}.{what}; Turnout keeps nothing more about it"
+        key = keys.get((event.election_id, elector_id))
+        if key is None:
+            return ev.encode(event)
+        return msgspec.json.encode(ev.seal(ev.to_dict(event), elector_id, key))
+
+    async def _records(self, valid: list[tuple[ev.Event, bytes]]) -> list[tuple[int, bytes]]:
         partitions = await self.partitions()
         groups: dict[int, list[bytes]] = defaultdict(list)
-        for event in valid:
+        for event, value in valid:
             # The partition follows the id as sent, as it does for an app producing straight to
             # Kafka with that key; what is written carries only the pseudonym.
-            partition = partition_for(ev.partition_key(event), partitions)
-            groups[partition].append(ev.encode(ev.pseudonymize(event, self.pseudonym_key)))
+            groups[partition_for(ev.partition_key(event), partitions)].append(value)
         return [(p, value) for p, group in sorted(groups.items()) for value in pack(group)]
 
     async def _send(self, value: bytes, partition: int, source: str) -> asyncio.Future[Any]:
@@ -201,9 +250,11 @@ def visible(event: ev.Event, who: Principal) -> ev.Event:
 def dead_letter(
     item: Any, reasons: list[str], received_at: str, source: str, index: int | None
 ) -> tuple[bytes | None, bytes]:
-    """(key, value) of a dead letter: the raw input kept whole, with why it was refused."""
+    """(key, value) of a dead letter: the raw input without its personal fields
+    (`events.scrub_dead_letter`), with why it was refused."""
     raw: Any = item.decode("utf-8", "replace") if isinstance(item, bytes) else item
     key = ev.partition_key_of_raw(item) if not isinstance(item, bytes) else None
+    raw, reasons = ev.scrub_dead_letter(raw, reasons)  # no personal data in the DLQ
     value = {"raw": raw, "errors": reasons, "received_at": received_at, "source": source}
     if index is not None:
         value["index"] = index

@@ -22,10 +22,12 @@ from streams.api.components import (
     STR,
     WARD,
     choice,
+    events_body,
     param,
     ref,
     schemas,
 )
+from streams.api.openapi_personal import personal_paths, personal_schemas
 from streams.api.openapi_projection import projection_paths, projection_schemas
 from streams.read import campaign
 from streams.read import queries as q
@@ -63,33 +65,12 @@ def _read(summary: str, schema: str, *params: dict[str, Any]) -> dict[str, Any]:
     }}  # fmt: skip
 
 
-_ANY_ITEM = {
-    "anyOf": [ref("Event"), {}],
-    "description": "Any JSON value is taken and answered for: an item that matches one of the "
-    "event schemas (`Event`) is accepted, anything else is rejected with its reasons in the "
-    "200 answer's `rejected`, and dead-lettered.",
-}
-_EXAMPLE_EVENT = {
-    "event_id": "openapi-example-1", "type": "elector.registered", "schema_version": 1,
-    "election_id": "openapi-example", "occurred_at": "2026-04-20T09:00:00+01:00",
-    "elector_id": "E-1", "ward": "Abbey", "polling_district": "AB1", "age_band": "25-34",
-}  # fmt: skip
-
-
 def _events() -> dict[str, Any]:
     return {"post": {
         "summary": "Send events (a JSON array, one JSON object, or NDJSON); each item is "
                    "accepted or rejected with reasons, and the answer is 200 either way",
         "security": [{"bearer": []}],
-        "requestBody": {"required": True, "content": {
-            _JSON: {"schema": {"anyOf": [
-                {"type": "array", "maxItems": 10_000, "items": _ANY_ITEM},
-                {"type": "object", "description": "one item"},
-            ]}, "examples": {"one event": {"value": [_EXAMPLE_EVENT]}}},
-            "application/x-ndjson": {"schema": {
-                "description": "text, one item per line; a line that is not JSON is an item "
-                               "rejected with its reason, so any text is taken"}},
-        }},
+        "requestBody": events_body(),
         "responses": _responses("Accepted", 400, 401, 403, 413, 503),
     }}  # fmt: skip
 
@@ -169,6 +150,7 @@ def paths() -> dict[str, Any]:
                                   "content": {_JSON: {"schema": {"type": "object"}}}}},
         }},
         **projection_paths(),
+        **personal_paths(),
     }  # fmt: skip
 
 
@@ -184,7 +166,7 @@ def document() -> dict[str, Any]:
         },
         "paths": paths(),
         "components": {
-            "schemas": {**schemas(), **projection_schemas()},
+            "schemas": {**schemas(), **projection_schemas(), **personal_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

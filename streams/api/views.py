@@ -96,8 +96,9 @@ class Views:
         if self._ingest is None:
             runtime = self.runtime
             self._ingest = Ingest(
-                await runtime.producer(), runtime.tokens, pseudonym_key=runtime.pseudonym_key
-            )
+                await runtime.producer(), runtime.tokens, pseudonym_key=runtime.pseudonym_key,
+                keys=runtime.keyring, encrypt=runtime.settings.encryption,
+            )  # fmt: skip
         return self._ingest
 
     def mount(self, router: web.UrlDispatcher) -> None:
@@ -236,7 +237,9 @@ class Views:
         ids = [elector_id]
         if self.runtime.pseudonym_key is not None:  # the register's id or the pseudonym
             ids.append(pseudonym(self.runtime.pseudonym_key, elector_id))
-        found = await self._read(self.runtime.reader.subject, election_id, ids)
+        found = await self._read(
+            self.runtime.reader.subject, election_id, ids, self.runtime.keyring
+        )
         held = 0 if found is None else len(found["events"]) + len(found["state"])
         await self._audit(request, "export", election_id, {"elector_id": elector_id}, held)
         if found is None:

@@ -99,6 +99,23 @@ class ApiClient:
         path = f"/v1/elections/{quote(election_id, safe='')}/electors/{quote(elector_id, safe='')}"
         return self._request("GET", path + "/export")  # type: ignore[no-any-return]
 
+    def erase(self, election_id: str, elector_id: str) -> dict[str, Any]:
+        path = f"/v1/elections/{quote(election_id, safe='')}/electors/{quote(elector_id, safe='')}"
+        return self._request("DELETE", path)  # type: ignore[no-any-return]
+
+    def purge(self, election_id: str | None = None) -> dict[str, Any]:
+        params = {"election_id": election_id} if election_id else {}
+        return self._request("POST", "/v1/purge", params=params)  # type: ignore[no-any-return]
+
+    def elections(self) -> dict[str, Any]:
+        return self._request("GET", "/v1/elections")  # type: ignore[no-any-return]
+
+    def seal(self, events: Iterable[Any]) -> dict[str, Any]:
+        body = msgspec.json.encode(list(events))
+        return self._request(  # type: ignore[no-any-return]
+            "POST", "/v1/seal", content=body, headers={"Content-Type": "application/json"}
+        )
+
     def audit(self, election_id: str | None = None, limit: int = 1000) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if election_id:

@@ -5,23 +5,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from rich.console import Console
 from rich.markup import escape
 
+from streams.auth import redact
 from streams.cli.migrations import add_migrations_command
-from streams.cli.personal import add_personal_data_commands
+from streams.cli.personal import add_personal_data_commands, print_elections
 from streams.cli.projection import add_projection_commands
 from streams.cli.pseudonyms import add_pseudonyms_command
 from streams.cli.simulate import add_simulate_command
 from streams.cli.tokens import add_token_command
 from streams.errors import TurnoutError
-from streams.events import JSON_ERRORS
-from streams.settings import Settings, redact
+from streams.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -82,6 +81,8 @@ def cmd_status(args: argparse.Namespace) -> None:
         console.print(f"health  {health['status']}  lag {health.get('consumer_lag')}")
     except ApiError:
         console.print(f"health  no answer from {settings.api}")
+        return
+    print_elections(settings, console)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -90,25 +91,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
     run_worker(_settings(), loglevel=args.loglevel)
 
 
-def read_events(paths: Sequence[str]) -> Iterator[Any]:
-    """Events from JSON (array) or NDJSON files; '-' is stdin."""
-    for path in paths:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-        stripped = data.lstrip()
-        if stripped.startswith(b"["):
-            yield from msgspec.json.decode(data)
-            continue
-        for line in data.splitlines():
-            if line.strip():
-                try:
-                    yield msgspec.json.decode(line)
-                except JSON_ERRORS:
-                    yield line.decode("utf-8", "replace")
-
-
 def cmd_send(args: argparse.Namespace) -> None:
     from streams.cli.client import ApiClient
-    from streams.cli.sender import SendSummary, post_batches, produce_direct
+    from streams.cli.sender import SendSummary, post_batches, produce_direct, read_events
 
     settings = _settings()
     items = list(read_events(args.files))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -119,3 +121,19 @@ def produce_direct(
     finally:
         producer.close()
     return n
+
+
+def read_events(paths: Sequence[str]) -> Iterator[Any]:
+    """Events from JSON (array) or NDJSON files; '-' is stdin."""
+    for path in paths:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        stripped = data.lstrip()
+        if stripped.startswith(b"["):
+            yield from msgspec.json.decode(data)
+            continue
+        for line in data.splitlines():
+            if line.strip():
+                try:
+                    yield msgspec.json.decode(line)
+                except ev.JSON_ERRORS:
+                    yield line.decode("utf-8", "replace")

@@ -20,11 +20,13 @@ from streams.auth import (
     SCOPES,
     Principal,
     format_entry,
+    new_token,
     parse_elections,
     parse_scopes,
+    redact,
     server_tokens,
 )
-from streams.settings import Settings, new_token, redact
+from streams.settings import Settings
 
 
 def add_token_command(sub: Any, settings: Callable[[], Settings], console: Console) -> None:

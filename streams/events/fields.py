@@ -111,6 +111,14 @@ VoteMethod = Literal["in_person", "postal", "proxy"]
 SessionKind = Literal["canvass", "campaign_day", "knock_up"]
 Likelihood = Annotated[int, Meta(ge=0, le=10, description="How likely to vote, 0-10.")]
 Count = Annotated[int, Meta(ge=0, le=UINT32_MAX)]
+RetentionDays = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=36_500,
+        description="Days after polling day to keep the election's data; unset = the setting.",
+    ),
+]
 MAX_PARTIES = 100  # a ward's ballot never lists more; bounds result.declared's size
 Votes = Annotated[
     dict[PartyCode, Count],

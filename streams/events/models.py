@@ -27,6 +27,7 @@ from streams.events.fields import (
     Outcome,
     PartyCode,
     Reason,
+    RetentionDays,
     SchemaVersion,
     SessionKind,
     Timestamp,
@@ -60,6 +61,7 @@ class ElectionOpened(EventBase, frozen=True, kw_only=True, tag="election.opened"
     polls_open: LocalTime
     polls_close: LocalTime
     timezone: TimeZoneName = DEFAULT_TIMEZONE
+    retention_days: RetentionDays | None = None
 
     def __post_init__(self) -> None:
         if not is_time_zone(self.timezone):
@@ -92,6 +94,13 @@ class ElectorRegistered(EventBase, frozen=True, kw_only=True, tag="elector.regis
 
 class ElectorRemoved(EventBase, frozen=True, kw_only=True, tag="elector.removed"):
     """An elector is taken off the register."""
+
+    elector_id: ElectorId
+
+
+class ElectorErased(EventBase, frozen=True, kw_only=True, tag="elector.erased"):
+    """An elector's personal data was erased (`DELETE /v1/elections/{id}/electors/{id}`): their
+    data key is destroyed, and they count nowhere, at any time, whatever else arrives."""
 
     elector_id: ElectorId
 
@@ -161,6 +170,7 @@ Event: TypeAlias = (
     ElectionOpened
     | ElectorRegistered
     | ElectorRemoved
+    | ElectorErased
     | CanvassRecorded
     | TurnoutVoted
     | SessionStarted
@@ -174,8 +184,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 # Types whose state belongs to one elector. A retraction is an elector's event too when it
 # carries an elector_id: use `elector_id_of(event)` for that.
+ERASED = "elector.erased"
 ELECTOR_EVENT_TYPES = frozenset(
-    {"elector.registered", "elector.removed", "canvass.recorded", "turnout.voted"}
+    {"elector.registered", "elector.removed", ERASED, "canvass.recorded", "turnout.voted"}
 )
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import msgspec
 
 from streams.errors import EventRejected
-from streams.events.models import Event
-from streams.events.pseudonyms import pseudonymize
+from streams.events.models import ERASED, Event
+from streams.events.pseudonyms import pseudonym, pseudonymize
+from streams.events.sealed import SEALED, Keys, SealError, open_item
 from streams.events.validation import JSON_ERRORS, validate
 
 SOURCE_HEADER = "turnout-source"  # the token name that sent a record through HTTP ingest
@@ -96,23 +97,83 @@ def record_of(message: Any, timestamp: float) -> Record:
     return Record(message.partition, message.offset, message.value, source, timestamp)
 
 
-def decode_record(
-    record: Record, pseudonym_key: bytes | None = None
-) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
-    """Valid events of a record, and (raw item, reasons) for each invalid one. Times are
-    judged against the record's Kafka timestamp, so a replay judges them as the live pass.
-    Events produced straight to Kafka get their pseudonyms here (ingest gave HTTP's theirs)."""
-    key = pseudonym_key if record.source == "kafka" else None
+def parse_record(record: Record) -> tuple[list[Any], list[tuple[bytes, list[str]]]]:
+    """The items of a record (a JSON event or an array of them), or the record as invalid."""
     try:
         body = msgspec.json.decode(record.value)
     except JSON_ERRORS as err:
         return [], [(record.value, [f"record: not valid JSON: {err}"])]
-    items = body if isinstance(body, list) else [body]
+    return (body if isinstance(body, list) else [body]), []
+
+
+def stored_elector_id(item: Any, record: Record, pseudonym_key: bytes | None) -> str | None:
+    """The elector id an item will be stored under (its pseudonym for events produced straight
+    to Kafka, when a key is set; ingest gave HTTP's theirs), None if it names no elector."""
+    elector_id = item.get("elector_id") if isinstance(item, dict) else None
+    if not isinstance(elector_id, str):
+        return None
+    if pseudonym_key is not None and record.source == "kafka":
+        return pseudonym(pseudonym_key, elector_id)
+    return elector_id
+
+
+def decode_items(
+    record: Record,
+    items: list[Any],
+    pseudonym_key: bytes | None = None,
+    keys: Keys | None = None,
+) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
+    """Valid events of a record's items, and (raw item, reasons) for each invalid one.
+
+    With `keys`, sealed personal fields are opened first; an item whose elector (or election)
+    was erased or purged is left out: it counts nowhere, and is no error (an `elector.erased`
+    itself is kept, so that a replay folds it as the live pass did).
+    """
+    key = pseudonym_key if record.source == "kafka" else None
     valid: list[Event] = []
     invalid: list[tuple[bytes, list[str]]] = []
     for item in items:
         try:
-            valid.append(pseudonymize(validate(item, record.timestamp or None), key))
+            opened = _opened(item, record, pseudonym_key, keys)
+            if opened is not None:
+                valid.append(pseudonymize(validate(opened, record.timestamp or None), key))
         except EventRejected as err:
             invalid.append((msgspec.json.encode(item), err.errors))
+        except SealError as err:
+            invalid.append((msgspec.json.encode(item), [str(err)]))
     return valid, invalid
+
+
+def decode_record(
+    record: Record, pseudonym_key: bytes | None = None, keys: Keys | None = None
+) -> tuple[list[Event], list[tuple[bytes, list[str]]]]:
+    """Valid events of a record, and (raw item, reasons) for each invalid one. Times are
+    judged against the record's Kafka timestamp, so a replay judges them as the live pass.
+    Events produced straight to Kafka get their pseudonyms here (ingest gave HTTP's theirs)."""
+    items, invalid = parse_record(record)
+    if invalid:
+        return [], invalid
+    return decode_items(record, items, pseudonym_key, keys)
+
+
+def _opened(
+    item: Any, record: Record, pseudonym_key: bytes | None, keys: Keys | None
+) -> Any | None:
+    """`item` with its sealed fields opened; None when its elector or election is gone."""
+    if not isinstance(item, dict):
+        return item
+    if keys is None:
+        if SEALED in item:
+            raise SealError(f"{SEALED}: this worker holds no keys to open it")
+        return item
+    election_id = item.get("election_id")
+    elector_id = stored_elector_id(item, record, pseudonym_key)
+    if not isinstance(election_id, str):
+        return item  # invalid: validation says why
+    if item.get("type") != ERASED and keys.gone(election_id, elector_id or ""):
+        return None
+    if elector_id is None:
+        if SEALED in item:
+            raise SealError(f"{SEALED}: only an elector's event can be sealed; add elector_id")
+        return item
+    return open_item(item, elector_id, keys)

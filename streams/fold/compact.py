@@ -20,7 +20,15 @@ from operator import attrgetter
 
 import msgspec
 
-from streams.fold.rules import EMPTY_FRAME, Cell, ElectorState, Fact, Folding, Frame
+from streams.fold.rules import (
+    EMPTY_FRAME,
+    ERASED_FRAME,
+    Cell,
+    ElectorState,
+    Fact,
+    Folding,
+    Frame,
+)
 
 ID_BYTES = 8
 RETRACTED = "event.retracted"
@@ -96,8 +104,9 @@ class Situations:
 
     Electors in the same situation share one `Situation`, one state and one `Cell`. A step
     is memoised: folding a fact into a frame depends only on the frame and the fact's
-    `STEP_FIELDS` (`Folding.apply` reads no others; a retraction never takes a step), so a
-    step already seen is one dict lookup.
+    `STEP_FIELDS` (`Folding.apply` reads no others; a retraction or an erasure never takes a
+    step), so a step already seen is one dict lookup. `erased` is the situation of every
+    erased elector.
     """
 
     MAX_STEPS = 1 << 16  # memoised steps kept; the memo starts over when full
@@ -107,6 +116,7 @@ class Situations:
         self._cells: dict[Cell, Cell] = {}
         self._steps: dict[tuple[Situation, tuple[object, ...]], Situation] = {}
         self.empty = self.intern(EMPTY_FRAME)
+        self.erased = self.intern(ERASED_FRAME)
 
     def __len__(self) -> int:
         return len(self._known)
@@ -123,7 +133,7 @@ class Situations:
         return known
 
     def step(self, situation: Situation, f: Fact) -> Situation:
-        """The situation after folding `f` (not a retraction) in `situation`."""
+        """The situation after folding `f` (not a retraction nor an erasure) in `situation`."""
         key = (situation, _step_fields(f))
         after = self._steps.get(key)
         if after is None:

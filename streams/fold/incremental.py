@@ -7,14 +7,16 @@ after dropping repeats within the batch, is
 
   * not (maybe) a duplicate: its id's hash is not among the entity's hashes,
   * not a retraction, nor (maybe) the target of a retraction still waiting for it,
+  * not an erasure, nor a fact of an erased elector (they count nowhere at any instant, so
+    an erasure withdraws every move the elector ever made: `rules.erased`),
   * later than everything effective the entity has: `at` > `newest` (equal instants go slow,
     so the fold's order by event_id within an instant never needs the stored ids).
 
 Then the entity's effective facts are the old ones followed by the new ones, in fold order,
 so continuing the fold from the stored frame (the same `Folding.apply` steps and `move`s as
 `rules.Projection`) gives exactly what re-folding everything would: the same state, the same
-moves. Anything else (late, retraction, duplicate or hash collision, target of a pending
-retraction) takes the *slow path*: `apply` returns None, the caller fetches the entity's
+moves. Anything else (late, retraction, erasure, duplicate or hash collision, target of a
+pending retraction) takes the *slow path*: `apply` returns None, the caller fetches the entity's
 stored history and calls `finish`, which re-folds it and moves the aggregates by the
 difference between the old and the new history's moves.
 
@@ -46,7 +48,7 @@ from streams.fold.compact import (
     pending_targets,
     unpack_ids,
 )
-from streams.fold.rules import Cell, ElectorState, Fact, Move, move, replay
+from streams.fold.rules import ERASED, Cell, ElectorState, Fact, Move, move, replay
 from streams.fold.state import CellKey, Changes, DeltaKey, EntityKey
 
 K = TypeVar("K")
@@ -140,9 +142,13 @@ class IncrementalState:
                 return False  # maybe a duplicate
         if not key[1]:
             return True  # an election-level entity only needs rule 1
+        if record.situation is self.situations.erased:
+            return False  # exact and rare: ingest refuses an erased elector's events
         awaited, newest = self.pending.get(key), record.newest
         for f, h in zip(fresh, hashes, strict=True):
-            if f.type == RETRACTED or (awaited and h in awaited and maybe_has(awaited, h)):
+            if f.type in (RETRACTED, ERASED):
+                return False
+            if awaited and h in awaited and maybe_has(awaited, h):
                 return False
             if newest is not None and f.at <= newest:
                 return False

@@ -22,6 +22,8 @@ from itertools import groupby
 
 import msgspec
 
+ERASED = "elector.erased"  # ends the elector's every history: they never counted (`erased`)
+
 
 class Fact(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """The part of an accepted event that state depends on; stored compactly per elector."""
@@ -78,6 +80,8 @@ FRAME_FIELDS = (
 # `Folding`'s fields as a tuple, in FRAME_FIELDS order: all the fold needs to continue.
 Frame = tuple[str, str, str, str, str, str, int, bool, bool]
 EMPTY_FRAME: Frame = ("", "", "", "", "", "", -1, False, False)
+# The frame an erased elector's fold ends in: it gives no state, and no fact moves it.
+ERASED_FRAME: Frame = ("erased", "", "", "", "", "", -1, False, False)
 
 
 class Folding:
@@ -86,7 +90,8 @@ class Folding:
     __slots__ = FRAME_FIELDS
 
     def __init__(self, frame: Frame = EMPTY_FRAME) -> None:
-        # register: "", "registered" or "removed": the latest register event
+        # register: "", "registered" or "removed": the latest register event ("erased": see
+        # ERASED_FRAME; never reached by `apply`, an erased history is not folded at all)
         (self.register, self.ward, self.district, self.age_band, self.age_from_canvass,
          self.intention, self.likelihood, self.contacted, self.voted) = frame  # fmt: skip
 
@@ -118,7 +123,7 @@ class Folding:
             self.ward = f.ward
 
     def state(self) -> ElectorState | None:
-        if self.register == "removed":
+        if self.register in ("removed", "erased"):
             return None
         registered = self.register == "registered"
         cell = Cell(
@@ -172,8 +177,18 @@ def move(at: int, current: Cell | None, cell: Cell | None, out: list[Move]) -> N
         out.append((at, cell, 1))
 
 
+def erased(facts: Iterable[Fact]) -> bool:
+    """Whether the elector was erased: then they count nowhere at any instant, whatever else
+    arrives, and a retraction cannot undo it (a replay cannot open their sealed events, so
+    the live pass must not have counted them either)."""
+    return any(f.type == ERASED for f in facts)
+
+
 def instants(facts: Iterable[Fact]) -> Iterator[tuple[int, list[Fact]]]:
-    """Effective facts (rules 2-3) grouped by instant, in fold order."""
+    """Effective facts (rules 2-3) grouped by instant, in fold order; none when erased."""
+    facts = list(facts)
+    if erased(facts):
+        return
     for at, group in groupby(effective(facts), key=lambda f: f.at):
         yield at, list(group)
 
@@ -181,6 +196,8 @@ def instants(facts: Iterable[Fact]) -> Iterator[tuple[int, list[Fact]]]:
 def history(facts: Iterable[Fact]) -> Iterator[tuple[int, ElectorState | None]]:
     """(occurred_at, state after that instant) for each instant an effective fact happened.
 
+    An `elector.erased` fact ends every history: the elector never counted, so a replay, which
+    can no longer open their sealed events, gives the same aggregates as the live pass.
     Rule 5 needs care: an unregistered elector's ward follows their latest canvass/voted
     event, but once registered, the register entry wins whatever comes later; `Folding`
     keeps both so that a registration arriving late still takes precedence.
@@ -199,8 +216,12 @@ def project(facts: Iterable[Fact]) -> tuple[list[Move], ElectorState | None]:
 
 
 def replay(facts: Iterable[Fact]) -> tuple[list[Move], ElectorState | None, Projection]:
-    """`project`, and the `Projection` it ends with (to continue it later)."""
+    """`project`, and the `Projection` it ends with (to continue it later); an erased
+    elector's ends in ERASED_FRAME, with no instant folded."""
+    facts = list(facts)
     out: list[Move] = []
+    if erased(facts):
+        return out, None, Projection(Folding(ERASED_FRAME))
     projection = Projection()
     for at, group in instants(facts):
         projection.instant(group, at, out)

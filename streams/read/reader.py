@@ -23,11 +23,11 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.errors import QueryError
-from streams.events import DEFAULT_TIMEZONE
-from streams.read import campaign
+from streams.events import DEFAULT_TIMEZONE, Keys
+from streams.read import campaign, retention
 from streams.read import queries as q
 from streams.read.sql_check import Statement, check, parse
-from streams.read.subject import subject_export
+from streams.read.subject import held_in, subject_export
 
 # Limits of every /v1/sql query: set on the SQL client's session before readonly=1 locks them
 # (and in server mode also in the read-only user's profile, infra/clickhouse/analyst-readonly.sql).
@@ -166,9 +166,19 @@ class Reader:
             row["likelihood"] = None if row["likelihood"] < 0 else int(row["likelihood"])
         return rows[:limit], len(rows) > limit
 
-    def subject(self, election_id: str, elector_ids: Sequence[str]) -> dict[str, Any] | None:
+    def subject(
+        self, election_id: str, elector_ids: Sequence[str], keys: Keys | None = None
+    ) -> dict[str, Any] | None:
         """Everything held about one elector (under any of `elector_ids`), or None."""
-        return subject_export(self.client, election_id, elector_ids, READ_SETTINGS)
+        return subject_export(self.client, election_id, elector_ids, READ_SETTINGS, keys)
+
+    def held(self, election_id: str, elector_ids: Sequence[str]) -> tuple[str, list[int]] | None:
+        """The id an elector is held under and their partitions (see `subject.held_in`)."""
+        return held_in(self.client, election_id, elector_ids, READ_SETTINGS)
+
+    def elections(self, default_days: float, now: datetime) -> list[dict[str, Any]]:
+        """Every election, its retention and when it is purged (`retention.elections`)."""
+        return retention.elections(self.client, default_days, now, READ_SETTINGS)
 
     def timeline(
         self, election_id: str, bucket_seconds: int, ward: str | None

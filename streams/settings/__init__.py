@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
 from streams.errors import ConfigError
+from streams.key_format import check_master_key
 from streams.settings.kafka import validate_kafka
 
 EVENTS_TOPIC = "turnout.events"
@@ -184,6 +184,29 @@ class Settings:
         default=30.0,
         metadata=_env("TURNOUT_DLQ_RETENTION_DAYS", "Days turnout.events.dlq keeps a dead letter."),
     )
+    master_key: str | None = field(
+        default=None,
+        repr=False,  # a secret: never in a repr, a log line or an error
+        metadata=_env(
+            "TURNOUT_MASTER_KEY",
+            "Base64 of 32 random bytes wrapping the per-elector data keys (a secret); "
+            "unset = TURNOUT_HOME/master-key, made on first use.",
+        ),
+    )
+    encryption: bool = field(
+        default=True,
+        metadata=_env(
+            "TURNOUT_ENCRYPTION",
+            "Seal personal fields with the elector's data key at ingest; off only to measure.",
+        ),
+    )
+    retention_days: float = field(
+        default=90.0,
+        metadata=_env(
+            "TURNOUT_RETENTION_DAYS",
+            "Days after polling day before an election is purged (unless election.opened says).",
+        ),
+    )
     alert_webhook: str | None = field(
         default=None,
         repr=False,  # a webhook URL often carries its secret (Slack, Teams): never logged
@@ -234,10 +257,7 @@ class Settings:
                     f"TURNOUT_CLICKHOUSE_URL: scheme {scheme!r} is not supported; "
                     "use http(s)://user:password@host:port/database, or unset it for embedded chDB"
                 )
-        if self.clickhouse_sql_url and urlparse(self.clickhouse_sql_url).scheme not in (
-            "http",
-            "https",
-        ):
+        if not _http_or_unset(self.clickhouse_sql_url):
             raise ConfigError(
                 "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, "
                 "the read-only user of infra/clickhouse/analyst-readonly.sql"
@@ -245,7 +265,7 @@ class Settings:
         if self.partitions < 1:
             raise ConfigError("TURNOUT_PARTITIONS: must be a positive integer")
         validate_kafka(self)
-        if self.alert_webhook and urlparse(self.alert_webhook).scheme not in ("http", "https"):
+        if not _http_or_unset(self.alert_webhook):
             raise ConfigError(
                 "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"
             )
@@ -262,6 +282,10 @@ class Settings:
             raise ConfigError(
                 "TURNOUT_WORKER_ID: use 1 to 64 letters, digits, '.', '_' or '-', e.g. worker-1"
             )
+        if self.retention_days < 0:
+            raise ConfigError("TURNOUT_RETENTION_DAYS: must be 0 or a positive number of days")
+        if self.master_key is not None:
+            check_master_key(self.master_key, "TURNOUT_MASTER_KEY")
 
     @property
     def bootstrap_servers(self) -> str:
@@ -313,9 +337,17 @@ class Settings:
         return self.home / "token"
 
     @property
+    def master_key_file(self) -> Path:
+        return self.home / "master-key"
+
+    @property
     def api_host_port(self) -> tuple[str, int]:
         parsed = urlparse(self.api)
         return parsed.hostname or "127.0.0.1", parsed.port or 6066
+
+
+def _http_or_unset(url: str | None) -> bool:
+    return not url or urlparse(url).scheme in ("http", "https")
 
 
 def _convert(env: str, raw: str, default: object, type_: str) -> object:
@@ -334,12 +366,3 @@ def _convert(env: str, raw: str, default: object, type_: str) -> object:
     if isinstance(default, Path) or type_ == "Path | None":
         return Path(raw)
     return raw
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def redact(token: str) -> str:
-    """A token as it may appear in output: its first four characters only."""
-    return token[:4] + "…"

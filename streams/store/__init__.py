@@ -1,6 +1,7 @@
 """ClickHouse: the connection (embedded chDB or a server by URL), the numbered migrations
 (package data) and their variant for a cluster, the row layouts with the functions that build
-them, what a failure means (retry or refuse), and the sink."""
+them, what a failure means (retry or refuse), the sink, the key table (crypto-shredding) and
+erasure/purge."""
 
 from streams.store.audit import AUDIT_LIMIT, AuditEntry, AuditError, AuditLog
 from streams.store.cluster import (
@@ -21,7 +22,9 @@ from streams.store.connection import (
     private_dir,
     split_statements,
 )
+from streams.store.erasure import Erased, drop_zero_aggregates, erase_electors, purge_election
 from streams.store.failures import DATA_ERRORS, SinkDataError, describe, is_data_error, scrub
+from streams.store.keys import KEY_COLUMNS, Keyring, insert_keys, master_key, tombstone
 from streams.store.rows import (
     CELL_COLUMNS,
     CELL_DIMENSIONS,
@@ -50,6 +53,7 @@ __all__ = [
     "DELTA_COLUMNS",
     "ELECTOR_COLUMNS",
     "EVENT_COLUMNS",
+    "KEY_COLUMNS",
     "RAW_TIMES",
     "SCHEMA_MIGRATIONS",
     "SNAPSHOT_TABLES",
@@ -57,6 +61,8 @@ __all__ = [
     "AuditError",
     "AuditLog",
     "ClusterMigrationError",
+    "Erased",
+    "Keyring",
     "Row",
     "Sink",
     "SinkBatch",
@@ -72,15 +78,21 @@ __all__ = [
     "connect_sql",
     "delta_row",
     "describe",
+    "drop_zero_aggregates",
     "elector_row",
+    "erase_electors",
     "event_row",
+    "insert_keys",
     "is_data_error",
+    "master_key",
     "migrate",
     "migrations",
     "private_dir",
+    "purge_election",
     "render",
     "scrub",
     "split_statements",
     "time_settings",
     "to_us",
+    "tombstone",
 ]  # fmt: skip

@@ -23,6 +23,7 @@ from clickhouse_connect.driver.client import Client
 
 from streams import metrics
 from streams.errors import SinkError
+from streams.store.erasure import Erased, erase_electors, purge_election
 from streams.store.failures import SinkDataError, describe, insert_error, scrub
 from streams.store.rows import (
     CELL_COLUMNS,
@@ -52,9 +53,10 @@ class SinkBatch:
     electors: list[Row] = field(default_factory=list)
     cells: list[Row] = field(default_factory=list)
     deltas: list[Row] = field(default_factory=list)
+    erased: list[Erased] = field(default_factory=list)  # electors whose erasure this batch folds
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.electors or self.cells or self.deltas)
+        return bool(self.events or self.electors or self.cells or self.deltas or self.erased)
 
 
 def time_settings(client: Client) -> dict[str, Any]:
@@ -151,7 +153,12 @@ class Sink:
                 self.failures_to_inject -= 1
                 raise SinkError("ClickHouse write failed (injected fault)")
             self._insert("deltas", batch.deltas, DELTA_COLUMNS)
-            self._insert("electors", batch.electors, ELECTOR_COLUMNS)
+            electors = batch.electors
+            if batch.erased:  # before the electors rows: a reload then finds them erased
+                erase_electors(self.client, batch.erased, self.insert_settings)
+                gone = {(e, x) for e, x, _ in batch.erased}
+                electors = [row for row in electors if (row[0], row[1]) not in gone]
+            self._insert("electors", electors, ELECTOR_COLUMNS)
 
     def _insert(self, table: str, rows: Sequence[Row], columns: Sequence[str]) -> None:
         if not rows:
@@ -201,6 +208,14 @@ class Sink:
 
     async def delete_event(self, row: Row, where: str) -> None:
         await self.retrying(self.delete_event_sync, where, row)
+
+    def purge_sync(self, election_id: str) -> None:
+        with self._lock:
+            purge_election(self.client, election_id, self.insert_settings)
+
+    async def purge(self, election_id: str) -> None:
+        """Delete every key and row of an election (retried until done)."""
+        await self.retrying(self.purge_sync, f"purge of election {election_id}", election_id)
 
     async def retrying(self, call: Callable[..., T], where: str, *args: Any) -> T:
         """`call(*args)` in a thread until it succeeds, backing off 0.1 s -> `max_backoff`.

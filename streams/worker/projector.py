@@ -18,9 +18,10 @@ from typing import Any
 import msgspec
 
 from streams import events as ev
-from streams.events import Record, decode_record
+from streams.events import Record, decode_items, parse_record, stored_elector_id
 from streams.fold import CellKey, Changes, DeltaKey, EntityKey, Fact, PartitionState
 from streams.store import (
+    Keyring,
     Row,
     Sink,
     SinkBatch,
@@ -83,12 +84,20 @@ class Projector:
     """Owns the state of the partitions this worker consumes."""
 
     def __init__(
-        self, sink: Sink, dead_letter: DeadLetter, topic: str, pseudonym_key: bytes | None = None
+        self,
+        sink: Sink,
+        dead_letter: DeadLetter,
+        topic: str,
+        pseudonym_key: bytes | None = None,
+        keys: Keyring | None = None,
+        encrypt: bool = True,
     ) -> None:
         self.sink = sink
         self.dead_letter = dead_letter
         self.topic = topic
         self.pseudonym_key = pseudonym_key  # for events produced straight to Kafka
+        self.keys = keys  # opens sealed personal fields; knows who was erased or purged
+        self.encrypt = encrypt and keys is not None  # events.payload keeps them sealed
         self.partitions: dict[int, PartitionState] = {}
         self.positions: dict[int, int] = {}  # next offset to process, per partition
 
@@ -104,9 +113,11 @@ class Projector:
         mend: the caller must then stop without acknowledging the records."""
         result = BatchResult()
         items: list[_Item] = []
-        for record in records:
-            valid, invalid = decode_record(record, self.pseudonym_key)
-            for raw, reasons in invalid:
+        parsed = [(record, *parse_record(record)) for record in records]
+        await self._fetch_keys(parsed, _where(self.topic, records))
+        for record, body, invalid in parsed:
+            valid, bad = decode_items(record, body, self.pseudonym_key, self.keys)
+            for raw, reasons in invalid + bad:
                 result.rejected += 1
                 await self.dead_letter(raw, reasons, _record_where(self.topic, record))
             items.extend(_Item(e, record) for e in valid)
@@ -115,6 +126,20 @@ class Projector:
             if record.offset >= self.positions.get(record.partition, 0):
                 self.positions[record.partition] = record.offset + 1
         return result
+
+    async def _fetch_keys(self, parsed: list[tuple[Record, list[Any], Any]], where: str) -> None:
+        """Load, in one query, the keys and tombstones of every elector the records name."""
+        if self.keys is None:
+            return
+        pairs = set()
+        for record, body, _ in parsed:
+            for item in body:
+                election_id = item.get("election_id") if isinstance(item, dict) else None
+                if isinstance(election_id, str):
+                    elector_id = stored_elector_id(item, record, self.pseudonym_key)
+                    pairs.add((election_id, elector_id or ""))
+        if pairs:
+            await self.sink.retrying(self.keys.fetch, "keys of " + where, pairs)
 
     async def _project(self, items: list[_Item], where: str) -> BatchResult:
         """Fold `items` and write their rows. When ClickHouse refuses values, the events that
@@ -146,8 +171,11 @@ class Projector:
         result = BatchResult()
         # Folding is CPU work: a thread keeps the event loop (HTTP ingest, heartbeats) moving.
         batch = await asyncio.to_thread(self._apply_all, states, by_partition, result)
+        batch.erased = [(r[0], r[3], r[6]) for r in batch.events if r[2] == ev.ERASED]
         if not batch:
             return result
+        if self.encrypt:
+            await self.sink.retrying(self._seal_payloads, "keys of " + where, batch.events)
         try:
             await self.sink.write(batch, where)
         except SinkDataError:
@@ -157,7 +185,26 @@ class Projector:
             for p in by_partition:
                 self.partitions.pop(p, None)
             raise
+        if batch.erased and self.keys is not None:
+            self.keys.forget((e, x) for e, x, _ in batch.erased)
         return result
+
+    def _seal_payloads(self, rows: list[Row]) -> None:
+        """Seal the personal fields of the events rows' payloads with their electors' keys
+        (made now for an elector an app sent in plain straight to Kafka)."""
+        assert self.keys is not None
+        personal = [r for r in rows if r[2] in ev.PERSONAL_FIELDS and r[3]]
+        if not personal:
+            return
+        keys = self.keys.keys_for({(r[0], r[3]) for r in personal})
+        for row in personal:
+            payload = msgspec.json.decode(row[8])
+            key = keys.get((row[0], row[3]))
+            if key is None:  # erased in this very batch: the row is deleted with the rest
+                payload = {k: v for k, v in payload.items() if k not in ev.PERSONAL_FIELDS[row[2]]}
+            else:
+                payload = ev.seal(payload, row[3], key)
+            row[8] = msgspec.json.encode(payload).decode()
 
     async def _refuse(self, item: _Item, err: SinkDataError) -> BatchResult:
         """Dead-letter one event whose values ClickHouse refused, and remove its events row

@@ -84,9 +84,8 @@ class Replay:
             starts = dict(await consumer.earliest_offsets(*tps))
             refuse_truncated_log(starts)
             self.progress.total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
-            projector = Projector(
-                runtime.sink, _count_only, EVENTS_TOPIC, pseudonym_key=runtime.pseudonym_key
-            )
+            projector = Projector(runtime.sink, _count_only, EVENTS_TOPIC, runtime.pseudonym_key,
+                                  runtime.keyring, runtime.settings.encryption)  # fmt: skip
             for tp in tps:
                 projector.partitions[tp.partition] = PartitionState(tp.partition)
             await self._read(projector, {tp.partition: (starts[tp], ends[tp]) for tp in tps})

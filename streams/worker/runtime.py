@@ -16,17 +16,19 @@ from faust.types import TP, AppT
 
 from streams import metrics
 from streams.auth import Tokens, server_tokens
-from streams.events import rejected_type
+from streams.events import JSON_ERRORS, rejected_type, scrub_dead_letter
 from streams.kafka_config import aiokafka_kwargs
 from streams.read import Reader
 from streams.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from streams.store import (
     AuditLog,
+    Keyring,
     Sink,
     Snapshots,
     connect,
     connect_parser,
     connect_sql,
+    master_key,
     migrate,
 )
 from streams.worker.projector import Projector
@@ -57,9 +59,10 @@ class Runtime:
         self.reader = Reader(connect(settings), lambda: connect_sql(settings), parser)
         self.tokens = Tokens(server_tokens(settings))
         self.pseudonym_key = settings.pseudonym_key.encode() if settings.pseudonym_key else None
-        self.projector = Projector(
-            self.sink, self.dead_letter, EVENTS_TOPIC, pseudonym_key=self.pseudonym_key
-        )
+        # The data keys: ingest seals with them, the agent opens with them (one process).
+        self.keyring = Keyring(connect(settings), master_key(settings), self.sink.insert_settings)
+        self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC, self.pseudonym_key,
+                                   self.keyring, settings.encryption)  # fmt: skip
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self._admin: AIOKafkaAdminClient | None = None
@@ -86,11 +89,27 @@ class Runtime:
         return self._producer
 
     async def dead_letter(self, raw: bytes, reasons: list[str], where: dict[str, Any]) -> None:
-        """Dead-letter an event the agent refused (it was produced straight to Kafka)."""
-        value = {"raw": raw.decode("utf-8", "replace"), "errors": reasons, **where}
+        """Dead-letter an event the agent refused (it was produced straight to Kafka, or
+        ClickHouse refused its values), without its personal fields."""
+        try:
+            item = msgspec.json.decode(raw)
+        except JSON_ERRORS:
+            text = raw.decode("utf-8", "replace")  # not JSON: nothing to tell apart; kept
+        else:
+            item, reasons = scrub_dead_letter(item, reasons)
+            text = msgspec.json.encode(item).decode() if isinstance(item, dict) else raw.decode()
+        value = {"raw": text, "errors": reasons, **where}
         metrics.count_rejected("agent", [rejected_type(reasons)])
         producer = await self.producer()
         await producer.send_and_wait(DLQ_TOPIC, msgspec.json.encode(value))
+
+    async def purge(self, election_id: str) -> None:
+        """Delete an election's keys and rows, between two batches; the partitions' state is
+        dropped so that it is reloaded without them."""
+        async with self.batch_lock:
+            await self.sink.purge(election_id)
+            self.projector.drop(list(self.projector.partitions))
+            self.keyring.forget_election(election_id)
 
     def assigned(self) -> list[TP]:
         """This worker's partitions of turnout.events, in order."""

@@ -1,5 +1,5 @@
-"""Subject access: everything held about one elector and only that elector, admin scope,
-recorded in the audit trail."""
+"""Subject access: everything held about one elector and only that elector, their sealed
+personal fields opened, admin scope, recorded in the audit trail."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pytest
 
+from streams import events as ev
 from streams.cli.client import ApiClient
 from streams.settings import Settings
 from tests import factories as f
@@ -46,6 +47,11 @@ def test_export_holds_every_event_and_the_state_of_one_elector_only(
         e["event_id"] for e in mine
     )
     assert all(e["event"]["elector_id"] == "s1" for e in body["events"])
+    # stored sealed (TURNOUT_ENCRYPTION is on), answered opened: the elector reads their data
+    by_type = {e["event"]["type"]: e["event"] for e in body["events"]}
+    assert by_type["canvass.recorded"]["intention"] == "LAB"
+    assert by_type["elector.registered"]["age_band"] == "65+"
+    assert not any(ev.SEALED in e["event"] for e in body["events"])
     [state] = body["state"]
     assert state["intention"] == "LAB" and state["voted"] and state["age_band"] == "65+"
     assert "CON" not in json.dumps(body) and "s2" not in json.dumps(body)

@@ -17,10 +17,12 @@ from pathlib import Path
 
 ROOT = "streams"
 # Rooms bottom to top: a room may import itself and any room on a lower line. The shared ground
-# (errors < settings < auth < metrics) comes first; sim, grafana and worker sit side by side.
+# (errors < key_format < settings < auth < metrics) comes first; sim, grafana and worker sit
+# side by side.
 LAYERS: list[set[str]] = [
     {"streams"},  # the package's own __init__, run before any of its modules: imports none
     {"streams.errors"},
+    {"streams.key_format"},
     {"streams.settings"},
     {"streams.auth", "streams.kafka_config"},
     {"streams.metrics"},

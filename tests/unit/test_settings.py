@@ -10,6 +10,7 @@ import pytest
 from streams.errors import ConfigError
 from streams.settings import Settings
 
+MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # base64 of 32 bytes
 PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_KAFKA", "broker-1:9092,broker-2:9092", "kafka", "broker-1:9092,broker-2:9092"),
     ("TURNOUT_CLICKHOUSE_URL", "https://u:p@ch:8443/turnout", "clickhouse_url",
@@ -44,6 +45,9 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_KAFKA_MIN_INSYNC_REPLICAS", "1", "kafka_min_insync_replicas", 1),
     ("TURNOUT_DLQ_RETENTION_DAYS", "7.5", "dlq_retention_days", 7.5),
     ("TURNOUT_PSEUDONYM_KEY", "k3y-k3y", "pseudonym_key", "k3y-k3y"),
+    ("TURNOUT_MASTER_KEY", MASTER_KEY, "master_key", MASTER_KEY),
+    ("TURNOUT_ENCRYPTION", "0", "encryption", False),
+    ("TURNOUT_RETENTION_DAYS", "30", "retention_days", 30.0),
     ("TURNOUT_ALERT_WEBHOOK", "https://hooks.example.org/t/abc", "alert_webhook",
      "https://hooks.example.org/t/abc"),
     ("TURNOUT_ALERT_INTERVAL", "15", "alert_interval", 15.0),
@@ -129,6 +133,10 @@ def test_settings_survive_to_env_and_back():
     ("TURNOUT_CLICKHOUSE_SQL_URL", "chdb:/tmp/x",
      "TURNOUT_CLICKHOUSE_SQL_URL: use http(s)://analyst:password@host:port, the read-only user "
      "of infra/clickhouse/analyst-readonly.sql"),
+    ("TURNOUT_MASTER_KEY", "c2hvcnQ=",
+     "TURNOUT_MASTER_KEY: not the base64 of 32 bytes; make one with `openssl rand -base64 32`"),
+    ("TURNOUT_RETENTION_DAYS", "-1", "TURNOUT_RETENTION_DAYS: must be 0 or a positive number "
+     "of days"),
     ("TURNOUT_ALERT_WEBHOOK", "hooks.example.org/t",
      "TURNOUT_ALERT_WEBHOOK: use an http(s):// URL, e.g. https://hooks.example.org/turnout"),
     ("TURNOUT_ALERT_INTERVAL", "0", "TURNOUT_ALERT_INTERVAL: must be a positive number of seconds"),
@@ -141,6 +149,10 @@ def test_bad_value_raises_config_error_naming_the_variable(env: str, raw: str, m
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({env: raw})
     assert str(refused.value) == message
+
+
+def test_the_master_key_is_never_in_a_repr():
+    assert MASTER_KEY not in repr(Settings.from_env({"TURNOUT_MASTER_KEY": MASTER_KEY}))
 
 
 def test_the_alert_webhook_is_never_in_a_repr():

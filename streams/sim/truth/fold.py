@@ -26,7 +26,9 @@ COUNTS = (
     "supporters_voted",
     "opponents_voted",
 )
-ELECTOR_TYPES = ("elector.registered", "elector.removed", "canvass.recorded", "turnout.voted")
+ELECTOR_TYPES = (
+    "elector.registered", "elector.removed", "elector.erased", "canvass.recorded", "turnout.voted",
+)  # fmt: skip
 
 
 class ElectorState(NamedTuple):
@@ -76,6 +78,8 @@ def _retracted(accepted: Mapping[str, tuple[datetime, dict[str, Any]]]) -> set[s
         target = accepted.get(target_id)
         if target is None or target[1]["type"] == "event.retracted":
             continue
+        if target[1]["type"] == "elector.erased":
+            continue  # an erasure is never undone: the data it destroyed is gone
         target_elector = target[1].get("elector_id")
         if target[1]["type"] not in ELECTOR_TYPES or target_elector in elector_ids:
             gone.add(target_id)
@@ -128,9 +132,11 @@ def fold_election(
         if ev["type"] == "election.opened" and event_id not in gone
     ]
     our_party = max(opened)[2] if opened else None
+    # An erased elector counts nowhere, at any time: their erasure reaches back to the start.
+    erased = {ev["elector_id"] for _, ev in accepted.values() if ev["type"] == "elector.erased"}
     per_elector: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
     for event_id, (instant, ev) in accepted.items():
-        if ev["type"] not in ELECTOR_TYPES or event_id in gone:
+        if ev["type"] not in ELECTOR_TYPES or event_id in gone or ev["elector_id"] in erased:
             continue
         if as_of is None or instant <= as_of:
             per_elector.setdefault(ev["elector_id"], []).append((instant, ev))

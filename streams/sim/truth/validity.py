@@ -126,7 +126,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
             "polls_open": _is_local_time,
             "polls_close": _is_local_time,
         },
-        {"timezone": _is_timezone},
+        {"timezone": _is_timezone, "retention_days": _int_in(0, 36_500)},
     ),
     "elector.registered": (
         {
@@ -138,6 +138,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         {},
     ),
     "elector.removed": ({"elector_id": _is_elector_id}, {}),
+    "elector.erased": ({"elector_id": _is_elector_id}, {}),
     "canvass.recorded": (
         {
             "elector_id": _is_elector_id,
@@ -194,7 +195,7 @@ _FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
 
 # Optional fields that may be null ("not given"); `timezone` has a default and may not be null.
 _NULLABLE = frozenset({"intention", "likelihood", "age_band", "session_id", "polling_station",
-                       "elector_id"})  # fmt: skip
+                       "elector_id", "retention_days"})  # fmt: skip
 
 
 def instant_if_valid(item: Any) -> datetime | None:

@@ -21,8 +21,10 @@ def test_gap_rows_carry_every_metric_and_need_the_token():
     assert set(q.METRICS) <= set(row["required"])
     for path, operations in document["paths"].items():
         if path.startswith("/v1/elections/"):
-            assert operations["get"]["security"] == [{"bearer": []}]
-            assert {"400", "401", "404"} <= set(operations["get"]["responses"])
+            for method, operation in operations.items():  # reads, and an elector's erasure
+                assert operation["security"] == [{"bearer": []}]
+                expected = {"400", "401", "404"} if method == "get" else {"401", "403", "404"}
+                assert expected <= set(operation["responses"])
 
 
 def test_every_operation_with_a_token_documents_401_and_403_with_the_error_body():
@@ -47,5 +49,7 @@ def test_events_take_any_items_and_document_the_event_schemas_as_what_is_accepte
 def test_election_endpoints_offer_the_demo_election_as_their_example():
     for path, operations in openapi.document()["paths"].items():
         if path.startswith("/v1/elections/"):
-            (election,) = [p for p in operations["get"]["parameters"] if p["in"] == "path"]
-            assert [e["value"] for e in election["examples"].values()] == [EXAMPLE_ELECTION]
+            for operation in operations.values():  # reads, and an elector's erasure
+                parameters = operation["parameters"]
+                (election,) = [p for p in parameters if p["name"] == "election_id"]
+                assert [e["value"] for e in election["examples"].values()] == [EXAMPLE_ELECTION]

@@ -24,6 +24,7 @@ VALID: dict[str, dict[str, Any]] = {
         "polls_open": "07:00",
         "polls_close": "22:00",
         "timezone": "Europe/London",
+        "retention_days": 30,
     },
     "elector.registered": {
         "elector_id": "e-1",
@@ -32,6 +33,7 @@ VALID: dict[str, dict[str, Any]] = {
         "age_band": "65+",
     },
     "elector.removed": {"elector_id": "e-1"},
+    "elector.erased": {"elector_id": "e-1"},
     "canvass.recorded": {
         "elector_id": "e-1",
         "ward": "ALT",
@@ -60,6 +62,7 @@ VALID: dict[str, dict[str, Any]] = {
     "event.retracted": {"target_event_id": "ev-0", "elector_id": "e-1", "reason": "typo"},
 }
 OPTIONAL = {  # fields that may be left out or null (`timezone` may only be left out)
+    "election.opened": ["retention_days"],
     "canvass.recorded": ["likelihood", "age_band", "session_id"],
     "turnout.voted": ["polling_station"],
     "event.retracted": ["elector_id"],

@@ -14,10 +14,9 @@ from streams.events import (
 from tests.unit.events.samples import DROP, VALID, event
 
 
-def test_elector_event_types_are_the_four_per_elector_types() -> None:
-    assert {"elector.registered", "elector.removed", "canvass.recorded", "turnout.voted"} == (
-        ELECTOR_EVENT_TYPES
-    )
+def test_elector_event_types_are_the_five_per_elector_types() -> None:
+    assert {"elector.registered", "elector.removed", "elector.erased", "canvass.recorded",
+            "turnout.voted"} == ELECTOR_EVENT_TYPES  # fmt: skip
 
 
 @pytest.mark.parametrize("type_name", sorted(ELECTOR_EVENT_TYPES))

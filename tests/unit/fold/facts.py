@@ -26,6 +26,10 @@ def removed(eid: str, at: int) -> Fact:
     return Fact(eid, "elector.removed", at)
 
 
+def erased(eid: str, at: int) -> Fact:
+    return Fact(eid, "elector.erased", at)
+
+
 def retract(eid: str, at: int, target: str) -> Fact:
     return Fact(eid, "event.retracted", at, target=target)
 
@@ -37,7 +41,7 @@ times = st.integers(min_value=0, max_value=6)
 @st.composite
 def facts(draw: st.DrawFn) -> Fact:
     eid, at = draw(event_ids), draw(times)
-    kind = draw(st.sampled_from(["reg", "removed", "canvass", "voted", "retract"]))
+    kind = draw(st.sampled_from(["reg", "removed", "canvass", "voted", "retract", "erased"]))
     if kind == "reg":
         return reg(eid, at, ward=draw(st.sampled_from(["W1", "W2"])),
                    band=draw(st.sampled_from(["18-24", "65+"])))  # fmt: skip
@@ -49,6 +53,8 @@ def facts(draw: st.DrawFn) -> Fact:
                        ward=draw(st.sampled_from(["W1", "W3"])))  # fmt: skip
     if kind == "voted":
         return voted(eid, at)
+    if kind == "erased":
+        return erased(eid, at)
     return retract(eid, at, target=draw(event_ids))
 
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from streams.fold.compact import STEP_FIELDS, Compact, id_hash, maybe_has, pack_ids
 from streams.fold.incremental import HistoryMismatchError, IncrementalState
-from streams.fold.rules import Fact, Folding
+from streams.fold.rules import Fact, Folding, moves
 from streams.fold.state import Changes
-from tests.unit.fold.facts import canvass, facts, reg, removed, retract, voted
+from tests.unit.fold.facts import canvass, erased, facts, reg, removed, retract, voted
 from tests.unit.fold.twins import Arrival, Twins
 
 KEYS = [("e", "x"), ("e", "y"), ("e", ""), ("f", "x")]
@@ -83,6 +83,7 @@ def test_fast_path_takes_a_later_event_without_history():
         (canvass("c", 9, "CON"), "a duplicate"),
         (retract("y", 9, target="c"), "a retraction"),
         (voted("v", 9), "the target of a retraction that came first"),
+        (erased("z", 9), "an erasure"),
     ],
 )
 def test_slow_path_asks_for_history_and_changes_nothing_until_given_it(late: Fact, why: str):
@@ -96,6 +97,21 @@ def test_slow_path_asks_for_history_and_changes_nothing_until_given_it(late: Fac
     assert state.entity(X) == before and state.cells == cells and changes == Changes()
     accepted = state.finish(X, history, [late], changes)
     assert accepted == ([] if late.event_id == "c" else [late])
+
+
+def test_an_erasure_withdraws_every_move_and_later_facts_go_slow():
+    history = [reg("r", 1), canvass("c", 2, "LAB"), voted("v", 3)]
+    state = IncrementalState(0)
+    state.load(X, history)
+    changes = Changes()
+    assert state.apply(X, [erased("z", 4)], changes) is None
+    assert state.finish(X, history, [erased("z", 4)], changes) == [erased("z", 4)]
+    assert state.state_of(X) is None and state.cells == {} and state.deltas == {}
+    assert len(changes.cells) == 1 and len(changes.deltas) == len(moves(history)) == 5  # all
+    history.append(erased("z", 4))
+    assert state.apply(X, [canvass("c2", 9, "CON")], Changes()) is None  # later, yet slow
+    state.finish(X, history, [canvass("c2", 9, "CON")], Changes())
+    assert state.state_of(X) is None and state.cells == {} and state.deltas == {}
 
 
 def test_finish_refuses_a_history_behind_the_state():
@@ -123,7 +139,8 @@ def test_electors_in_the_same_situation_share_one_frame():
     state = IncrementalState(0)
     for i in range(100):
         state.apply(("e", f"x{i}"), [reg(f"r{i}", 1), canvass(f"c{i}", 2, "LAB")], Changes())
-    assert len(state.situations) == 3  # nothing yet, registered, then canvassed
+    assert len(state.situations) == 4  # erased (always interned), nothing yet, registered,
+    # then canvassed
     assert len({id(c.situation) for c in state.electors["e"].values()}) == 1
 
 

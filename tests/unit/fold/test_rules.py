@@ -8,7 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.fold.rules import Cell, Fact, fold, moves
-from tests.unit.fold.facts import canvass, facts, first_wins, reg, removed, retract, voted
+from tests.unit.fold.facts import (
+    canvass,
+    erased,
+    facts,
+    first_wins,
+    reg,
+    removed,
+    retract,
+    voted,
+)
 
 
 def test_intention_is_that_of_the_latest_contacted_canvass():
@@ -93,3 +102,14 @@ def test_state_is_the_same_for_any_permutation(items: list[Fact], rnd):
 def test_canvass_with_unknown_age_band_does_not_replace_a_known_one():
     state = fold([canvass("c1", 1, band="35-44"), canvass("c2", 2, band="unknown")])
     assert state is not None and state.cell.age_band == "35-44"
+
+
+def test_an_erased_elector_counts_nowhere_at_any_time():
+    facts = [reg("r", 1), canvass("c", 2), voted("v", 3), erased("x", 9)]
+    assert fold(facts) is None
+    assert moves(facts) == []  # not even before the erasure: a replay cannot open those facts
+
+
+def test_an_erasure_is_permanent_whatever_comes_after_it_or_retracts_it():
+    assert fold([erased("x", 1), reg("r", 2), canvass("c", 3)]) is None
+    assert fold([reg("r", 1), erased("x", 2), retract("t", 3, target="x")]) is None

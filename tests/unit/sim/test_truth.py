@@ -204,6 +204,24 @@ def test_removed_elector_counts_in_no_metric() -> None:
     assert ground_truth([opened(), *events, removed("x", T.format(3, 10))]) == []
 
 
+def erased(event_id: str, at: str, elector: str = "el1") -> dict[str, Any]:
+    return ev("elector.erased", event_id, at, elector_id=elector)
+
+
+def test_erased_elector_counts_nowhere_at_any_time_even_registered_again() -> None:
+    events = [reg("r", T.format(1, 10)), canvass("c", T.format(2, 10)), voted("v", T.format(7, 9))]
+    again = reg("r2", T.format(7, 10))
+    assert ground_truth([opened(), *events, erased("x", T.format(7, 20)), again]) == []
+    as_of = datetime.fromisoformat(T.format(3, 10))  # before the erasure too
+    assert ground_truth([opened(), *events, erased("x", T.format(7, 20))], as_of=as_of) == []
+
+
+def test_an_erasure_cannot_be_retracted() -> None:
+    events = [reg("r", T.format(1, 10)), erased("x", T.format(2, 10)), retracted("t", "x")]
+    assert ground_truth([opened(), *events]) == []
+    assert is_valid(erased("x", T.format(2, 10)))
+
+
 def test_removal_arriving_late_but_older_than_a_registration_does_not_remove() -> None:
     row = only_row(
         [reg("r1", T.format(1, 10)), reg("r2", T.format(4, 10)), removed("x", T.format(2, 10))]

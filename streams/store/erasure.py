@@ -1,0 +1,88 @@
+"""Erasure and purge in ClickHouse: destroy the keys, delete the rows (docs/personal-data.md).
+
+An elector's erasure runs in the agent, in the batch that folds their `elector.erased` event,
+so it meets their records in log order and a replay does it again (harmlessly): a tombstone
+goes into the key table, their data keys are destroyed by a synchronous mutation, their
+events and electors rows are deleted, and so are the aggregate rows the erasure brought to
+zero in the batch's partitions (a cell's key names an intention: a zero row would still say
+that someone in that ward and age band held it). The election's projection and priority
+snapshots (migration 0003) counted them at every instant they cover, so they go too: the
+worker's alerting task writes a fresh one at its next run (the election's events moved). A
+purge does the same for a whole election, its alert changes included.
+
+Rows are removed with lightweight `DELETE`s: hidden from every query at once, gone from the
+table's files at the next merge of their parts. Keys are removed with `ALTER TABLE … DELETE`
+and `mutations_sync`, which rewrites the key table's parts before it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from streams.errors import SinkError
+from streams.store.failures import describe, scrub
+from streams.store.keys import insert_keys, tombstone
+from streams.store.rows import CELL_DIMENSIONS
+
+Erased = tuple[str, str, int]  # (election_id, elector_id, partition)
+SYNC = {"mutations_sync": 1}  # a mutation returns when it is done
+_DIMS = ", ".join(CELL_DIMENSIONS)
+SNAPSHOTS = ("projections", "priorities")  # counts that included everyone at their instant
+PURGED = ("events", "electors", "cells", "deltas", *SNAPSHOTS, "alerts")  # an election's rows
+
+
+def erase_electors(client: Client, erased: Sequence[Erased], settings: dict[str, Any]) -> None:
+    """Tombstones, keys destroyed, events and electors rows deleted, zero aggregates and the
+    elections' snapshots dropped."""
+    pairs = sorted({(e, x) for e, x, _ in erased})
+    insert_keys(client, [tombstone(e, x) for e, x in pairs], settings)
+    params = {"pairs": pairs}
+    match = "(election_id, elector_id) IN {pairs:Array(Tuple(String, String))}"
+    _run(client, f"ALTER TABLE elector_keys DELETE WHERE {match} AND key_id != ''", params, SYNC)
+    _run(client, f"DELETE FROM events WHERE {match}", params)
+    _run(client, f"DELETE FROM electors WHERE {match}", params)
+    for partition in sorted({p for _, _, p in erased}):
+        elections = sorted({e for e, _, p in erased if p == partition})
+        drop_zero_aggregates(client, elections, partition)
+    for table in SNAPSHOTS:
+        _run(client, f"DELETE FROM {table} WHERE election_id IN {{es:Array(String)}}",
+             {"es": sorted({e for e, _ in pairs})})  # fmt: skip
+
+
+def drop_zero_aggregates(client: Client, elections: Sequence[str], partition: int) -> None:
+    """Delete every version of the cells and deltas keys of `partition` that are now zero.
+
+    Only the partition's own worker writes its rows, under the sink's lock, so no newer
+    version can land between the subquery and the delete."""
+    params = {"es": list(elections), "p": partition}
+    scope = "election_id IN {es:Array(String)} AND partition = {p:UInt16}"
+    cells = f"(election_id, {_DIMS}, partition)"
+    _run(client, f"DELETE FROM cells WHERE {scope} AND {cells} IN (SELECT {cells} FROM cells "
+                 f"FINAL WHERE {scope} AND electors = 0)", params)  # fmt: skip
+    deltas = f"(election_id, at, {_DIMS}, partition)"
+    _run(client, f"DELETE FROM deltas WHERE {scope} AND {deltas} IN (SELECT {deltas} FROM "
+                 f"deltas FINAL WHERE {scope} AND change = 0)", params)  # fmt: skip
+
+
+def purge_election(client: Client, election_id: str, settings: dict[str, Any]) -> None:
+    """Every key and row of the election gone; its tombstone stays, so that its records still
+    in Kafka are left out of a replay."""
+    insert_keys(client, [tombstone(election_id)], settings)
+    params = {"e": election_id}
+    _run(client, "ALTER TABLE elector_keys DELETE WHERE election_id = {e:String} "
+                 "AND NOT (elector_id = '' AND key_id = '')", params, SYNC)  # fmt: skip
+    for table in PURGED:
+        _run(client, f"DELETE FROM {table} WHERE election_id = {{e:String}}", params)
+
+
+def _run(
+    client: Client, sql: str, parameters: dict[str, Any], settings: dict[str, Any] | None = None
+) -> None:
+    try:
+        client.command(sql, parameters=parameters, settings=settings)
+    except Exception as err:
+        table = sql.split(" WHERE ")[0]
+        raise SinkError(f"ClickHouse {table} failed: {describe(err)}") from scrub(err)
