@@ -165,8 +165,9 @@ class Sink:
             return
         if self.poison is not None and self.poison[0] == table:
             rows = _poisoned(rows, self.poison[1])
-        # JSON rows parsed by ClickHouse's C++ reader: far cheaper than the driver's per-value
-        # Python encoding of the Native format, and the same on a server and on chDB.
+        # JSON rows parsed by ClickHouse's C++ reader: at the sink's batch sizes no cheaper in
+        # GIL-held CPU than the driver's Native, Arrow or RowBinary (bench/inserts.py), and
+        # refused values come back as the engine's CANNOT_PARSE_* codes (store/failures.py).
         try:
             body = b"\n".join(map(_encode, rows))
         except (msgspec.EncodeError, UnicodeEncodeError, OverflowError) as err:
