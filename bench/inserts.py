@@ -55,18 +55,17 @@ from itertools import cycle, islice
 from pathlib import Path
 from typing import Any
 
-import clickhouse_connect
 import msgspec
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.engine import migrated_engine
 from streams import events as ev
 from streams.errors import EventRejected
 from streams.fold import Changes, PartitionState
 from streams.sim import SimulationConfig, simulate
 from streams.store import Row, cell_row, delta_row, elector_row, event_row
-from streams.store import connection as clickhouse
 from streams.store.rows import CELL_COLUMNS, DELTA_COLUMNS, ELECTOR_COLUMNS, EVENT_COLUMNS
 from streams.store.sink import time_settings
 from streams.worker.projector import fact_of
@@ -363,11 +362,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{len(r):,} {t} rows" for t, r in rows.items()))  # fmt: skip
     path = Path(tempfile.mkdtemp(prefix="turnout-bench-inserts-"))
     try:
-        bootstrap = clickhouse_connect.get_client(interface="chdb", path=str(path))
-        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {clickhouse.DATABASE}")
-        client = clickhouse_connect.get_client(
-            interface="chdb", path=str(path), database=clickhouse.DATABASE)  # fmt: skip
-        clickhouse.migrate(client)
+        client = migrated_engine(path)
         formats = Formats(client).all()
         if args.formats:
             wanted = {"json", *args.formats.split(",")}

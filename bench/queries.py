@@ -32,18 +32,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import clickhouse_connect
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.engine import migrated_engine
 from streams.fold.rules import Fact, fold
 from streams.fold.state import PartitionState
 from streams.read import campaign, forecast
 from streams.read import queries as q
 from streams.read.reader import Reader
 from streams.store import Sink, SinkBatch, cell_row, delta_row, elector_row
-from streams.store import connection as clickhouse
 
 ELECTION = "2026-05-07-bench"
 OUR_PARTY = "LAB"
@@ -275,11 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     args.events = args.events or 10 * args.electors
     path = Path(args.path) if args.path else Path(tempfile.mkdtemp(prefix="turnout-bench-"))
     try:
-        bootstrap = clickhouse_connect.get_client(interface="chdb", path=str(path))
-        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {clickhouse.DATABASE}")
-        client = clickhouse_connect.get_client(
-            interface="chdb", path=str(path), database=clickhouse.DATABASE)  # fmt: skip
-        clickhouse.migrate(client)
+        client = migrated_engine(path)
         if not client.query("SELECT count() FROM events").result_rows[0][0]:
             print(f"loading {args.electors:,} electors, ~{args.events:,} events into {path}")
             started = time.perf_counter()
