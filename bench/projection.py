@@ -170,31 +170,36 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def deviations(config: SimulationConfig) -> tuple[list[float], list[float]]:
+def deviations(config: SimulationConfig) -> tuple[list[float], list[float], list[float]]:
     """How far one simulated day's pooled curve strayed from the prior F0 at each backtest
-    hour, on the logit scale: the day's (all bands) and each band's from the day's."""
+    hour, on the logit scale: the day's (all bands) and each band's from the day's; and how
+    far each band's final in-person votes were from its likelihoods' share (log ratio)."""
     events = simulate(config).events
     day = polling_day(opened(events))
     postal = fold_election(events, as_of=day.opens_at)
     postal_ids = {e.elector_id for e in postal.electors.values() if e.voted}
     final = pooled_bands(cells_at(events, day.closes_at, postal_ids)[0], {})
     total = sum(b.in_person for b in final.values())
-    days, bands = [], []
+    days, bands, anchors = [], [], []
     for hour in HOURS:
         at = day.opens_at.replace(hour=hour, minute=0)
-        now = pooled_bands(cells_at(events, at, postal_ids)[0], {})
+        cells, of_band = cells_at(events, at, postal_ids)
+        now = pooled_bands(cells, likelihoods_at(events, at, of_band))
+        expected = {b: a for b, d in now.items() if (a := d.expected_in_person()) is not None}
+        scale = sum(final[b].in_person for b in expected) / sum(expected.values() or [1.0])
+        anchors += [math.log(final[b].in_person / (scale * a)) for b, a in expected.items()]
         share = sum(b.in_person for b in now.values()) / total
         days.append(logit(share) - logit(day.prior_share(at)))
         for band, counts in now.items():
             if 0 < counts.in_person < final[band].in_person:
                 bands.append(logit(counts.in_person / final[band].in_person) - logit(share))
-    return days, bands
+    return days, bands, anchors
 
 
 def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
-    """Print the curve's logit sds (CURVE_LOGIT_SD, BAND_LOGIT_SD in streams/read/curve.py):
-    the root mean square of the deviations over the given seeds' days."""
-    days, bands = [], []
+    """Print the curve's logit sds (CURVE_LOGIT_SD, BAND_LOGIT_SD in streams/read/curve.py)
+    and the likelihoods' (ANCHOR_SD): root mean squares of the deviations over these days."""
+    days, bands, anchors = [], [], []
     for seed in seeds:
         for kind in kinds:
             rain, surge = DAYS[kind]
@@ -202,14 +207,16 @@ def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
                 seed=seed, electors=electors, wards=wards, morning_rain=rain,
                 young_evening_surge=surge, election_id=f"fit-{kind}-{seed}",
             )  # fmt: skip
-            d, b = deviations(config)
+            d, b, a = deviations(config)
             days += d
             bands += b
+            anchors += a
             print(f"  seed {seed} {kind}: day " + " ".join(f"{x:+.2f}" for x in d), flush=True)
-    rms = [math.sqrt(statistics.fmean(x * x for x in xs)) for xs in (days, bands)]
+    rms = [math.sqrt(statistics.fmean(x * x for x in xs)) for xs in (days, bands, anchors)]
     print(
         f"\nseeds {seeds.start}-{seeds.stop - 1} x {', '.join(kinds)}: CURVE_LOGIT_SD = "
-        f"{rms[0]:.3f} ({len(days)} day-hours), BAND_LOGIT_SD = {rms[1]:.3f} ({len(bands)})"
+        f"{rms[0]:.3f} ({len(days)} day-hours), BAND_LOGIT_SD = {rms[1]:.3f} ({len(bands)}), "
+        f"ANCHOR_SD = {rms[2]:.3f} ({len(anchors)} band-hours)"
     )
 
 

@@ -29,9 +29,10 @@ TUNG_CHUNG_CUMULATIVE = (
     (1, 0.62), (3, 5.41), (5, 12.41), (7, 18.32), (9, 24.04), (11, 29.99), (13, 35.61),
     (15, 40.73),
 )  # fmt: skip
-# Assumption: a band's expected in-person votes from its canvassed likelihoods may be this
-# far off (relative sd), e.g. if the young overstate how likely they are to vote.
-ANCHOR_SD = 0.15
+# How far a band's in-person votes may be from its share of the day by its canvassed
+# likelihoods (relative sd), e.g. if the young overstate how likely they are to vote: fitted
+# on the same simulated days as the curve's sds (0.121; was an assumed 0.15).
+ANCHOR_SD = 0.121
 # How far a day's curve strays from the prior, as a normal sd of logit F(t) - logit F0(t), so
 # that the relative error of S / F0 as the day's total is ~(1 - F0) x this sd: wide at 10:00,
 # narrow by 21:00. Nothing published gives it by hour, so it is fitted on simulated days that
