@@ -197,8 +197,10 @@ def deviations(config: SimulationConfig) -> tuple[list[float], list[float], list
 
 
 def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
-    """Print the curve's logit sds (CURVE_LOGIT_SD, BAND_LOGIT_SD in streams/read/curve.py)
-    and the likelihoods' (ANCHOR_SD): root mean squares of the deviations over these days."""
+    """Print the day's curve logit sd (FITTED_CURVE_LOGIT_SD in streams/read/curve.py), and,
+    for comparison only, a band's logit sd around the day and the likelihoods' relative sd:
+    root mean squares of the deviations over these days. The band-level constants stay the
+    assumed BAND_CONCENTRATION and ANCHOR_SD: these fits moved the projected gap further off."""
     days, bands, anchors = [], [], []
     for seed in seeds:
         for kind in kinds:
@@ -215,8 +217,8 @@ def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
     rms = [math.sqrt(statistics.fmean(x * x for x in xs)) for xs in (days, bands, anchors)]
     print(
         f"\nseeds {seeds.start}-{seeds.stop - 1} x {', '.join(kinds)}: CURVE_LOGIT_SD = "
-        f"{rms[0]:.3f} ({len(days)} day-hours), BAND_LOGIT_SD = {rms[1]:.3f} ({len(bands)}), "
-        f"ANCHOR_SD = {rms[2]:.3f} ({len(anchors)} band-hours)"
+        f"{rms[0]:.3f} ({len(days)} day-hours); measured, not used: band logit sd "
+        f"{rms[1]:.3f} ({len(bands)}), likelihoods' sd {rms[2]:.3f} ({len(anchors)} band-hours)"
     )
 
 

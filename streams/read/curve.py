@@ -29,10 +29,11 @@ TUNG_CHUNG_CUMULATIVE = (
     (1, 0.62), (3, 5.41), (5, 12.41), (7, 18.32), (9, 24.04), (11, 29.99), (13, 35.61),
     (15, 40.73),
 )  # fmt: skip
-# How far a band's in-person votes may be from its share of the day by its canvassed
-# likelihoods (relative sd), e.g. if the young overstate how likely they are to vote: fitted
-# on the same simulated days as the curve's sds (0.121; was an assumed 0.15).
-ANCHOR_SD = 0.121
+# Assumption: a band's expected in-person votes from its canvassed likelihoods may be this
+# far off (relative sd), e.g. if the young overstate how likely they are to vote. The held-out
+# simulated days below measure 0.121, but the simulator's likelihoods are cleaner than a
+# campaign's, and 0.121 moved the projected gap further off (docs/projection.md).
+ANCHOR_SD = 0.15
 # How far a day's curve strays from the prior, as a normal sd of logit F(t) - logit F0(t), so
 # that the relative error of S / F0 as the day's total is ~(1 - F0) x this sd: wide at 10:00,
 # narrow by 21:00. Nothing published gives it by hour, so it is fitted on simulated days that
@@ -40,9 +41,11 @@ ANCHOR_SD = 0.121
 # --electors 30000`: seeds 101-105, usual, rain, surge and rain+surge days), and no narrower
 # than what puts the Tung Chung North curve inside the 80% interval from 10:00 on (below).
 FITTED_CURVE_LOGIT_SD = 0.276
-# The same for one age band's curve around the day's (same fit, 0.419): nothing is published
-# by age, and the simulator's 18-34s and 65+ vote on very different curves.
-BAND_LOGIT_SD = 0.419
+# Assumption: nothing is published by age, so one band's curve may stray from the all-voter
+# prior much further than the day's curve does: Beta concentration 10. The same fit measures a
+# band's logit sd around the day's curve at 0.419, which is narrower (it weights today's votes
+# sooner) and, used here, made the projected gap worse from 16:00 (docs/projection.md).
+BAND_CONCENTRATION = 10.0
 # A band's expected turnout needs at least this many electors who gave a likelihood.
 MIN_RATED = 30
 Z80 = 1.2816  # the standard normal's 90th percentile: a central 80% interval is +-Z80 sd
@@ -177,8 +180,8 @@ class BandCurve:
 
 
 def relative_band_var(prior: float) -> float:
-    """Relative variance of a band's S_b / F0 as its day's total (BAND_LOGIT_SD)."""
-    return relative_curve_sd(prior, BAND_LOGIT_SD) ** 2
+    """Relative variance of a band's S_b / F0 as its day's total (BAND_CONCENTRATION)."""
+    return (1 - prior) / (prior * (BAND_CONCENTRATION + 1))
 
 
 def band_curves(prior: float, bands: Mapping[str, BandData]) -> dict[str, BandCurve]:

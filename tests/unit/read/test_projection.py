@@ -11,7 +11,7 @@ import pytest
 
 from streams.read.curve import (
     ANCHOR_SD,
-    BAND_LOGIT_SD,
+    BAND_CONCENTRATION,
     CURVE_LOGIT_SD,
     FITTED_CURVE_LOGIT_SD,
     TUNG_CHUNG_CUMULATIVE,
@@ -90,7 +90,7 @@ def test_pooled_curve_gives_a_band_behind_its_expected_votes_a_later_curve():
     }
     curves = band_curves(0.4, bands)
     assert curves["18-24"].share < 0.4 < curves["65+"].share
-    weight = ANCHOR_SD**2 / (ANCHOR_SD**2 + (0.6 * BAND_LOGIT_SD) ** 2)  # S_b / F0's weight
+    weight = ANCHOR_SD**2 / (ANCHOR_SD**2 + 0.6 / (0.4 * (BAND_CONCENTRATION + 1)))  # S_b / F0's
     young_total = weight * 20 / 0.4 + (1 - weight) * 100
     assert curves["18-24"].share == pytest.approx(20 / young_total)
     # The estimates still add up to the day's total by the prior curve.
