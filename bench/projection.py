@@ -15,6 +15,7 @@ Not a test: nothing asserts. Prints a Markdown table (README, "Projection").
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from streams.read.curve import PollingDay
-from streams.read.projection import CellCounts, naive_rows, projection_rows
+from streams.read.projection import CellCounts, naive_rows, pooled_bands, projection_rows
 from streams.sim import SimulationConfig, simulate
 from streams.sim.truth import fold_election, ground_truth, instant_if_valid
 
@@ -165,6 +166,62 @@ def run(config: SimulationConfig, scores: Scores, earlier: Sequence[Any]) -> Non
         score(naive, truth, scores["naive"][hour])
 
 
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def deviations(config: SimulationConfig) -> tuple[list[float], list[float], list[float]]:
+    """How far one simulated day's pooled curve strayed from the prior F0 at each backtest
+    hour, on the logit scale: the day's (all bands) and each band's from the day's; and how
+    far each band's final in-person votes were from its likelihoods' share (log ratio)."""
+    events = simulate(config).events
+    day = polling_day(opened(events))
+    postal = fold_election(events, as_of=day.opens_at)
+    postal_ids = {e.elector_id for e in postal.electors.values() if e.voted}
+    final = pooled_bands(cells_at(events, day.closes_at, postal_ids)[0], {})
+    total = sum(b.in_person for b in final.values())
+    days, bands, anchors = [], [], []
+    for hour in HOURS:
+        at = day.opens_at.replace(hour=hour, minute=0)
+        cells, of_band = cells_at(events, at, postal_ids)
+        now = pooled_bands(cells, likelihoods_at(events, at, of_band))
+        expected = {b: a for b, d in now.items() if (a := d.expected_in_person()) is not None}
+        scale = sum(final[b].in_person for b in expected) / sum(expected.values() or [1.0])
+        anchors += [math.log(final[b].in_person / (scale * a)) for b, a in expected.items()]
+        share = sum(b.in_person for b in now.values()) / total
+        days.append(logit(share) - logit(day.prior_share(at)))
+        for band, counts in now.items():
+            if 0 < counts.in_person < final[band].in_person:
+                bands.append(logit(counts.in_person / final[band].in_person) - logit(share))
+    return days, bands, anchors
+
+
+def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
+    """Print the day's curve logit sd (FITTED_CURVE_LOGIT_SD in streams/read/curve.py), and,
+    for comparison only, a band's logit sd around the day and the likelihoods' relative sd:
+    root mean squares of the deviations over these days. The band-level constants stay the
+    assumed BAND_CONCENTRATION and ANCHOR_SD: these fits moved the projected gap further off."""
+    days, bands, anchors = [], [], []
+    for seed in seeds:
+        for kind in kinds:
+            rain, surge = DAYS[kind]
+            config = SimulationConfig(
+                seed=seed, electors=electors, wards=wards, morning_rain=rain,
+                young_evening_surge=surge, election_id=f"fit-{kind}-{seed}",
+            )  # fmt: skip
+            d, b, a = deviations(config)
+            days += d
+            bands += b
+            anchors += a
+            print(f"  seed {seed} {kind}: day " + " ".join(f"{x:+.2f}" for x in d), flush=True)
+    rms = [math.sqrt(statistics.fmean(x * x for x in xs)) for xs in (days, bands, anchors)]
+    print(
+        f"\nseeds {seeds.start}-{seeds.stop - 1} x {', '.join(kinds)}: CURVE_LOGIT_SD = "
+        f"{rms[0]:.3f} ({len(days)} day-hours); measured, not used: band logit sd "
+        f"{rms[1]:.3f} ({len(bands)}), likelihoods' sd {rms[2]:.3f} ({len(anchors)} band-hours)"
+    )
+
+
 def pct(hits: list[bool]) -> str:
     return f"{100 * sum(hits) / len(hits):.0f}%" if hits else "–"
 
@@ -211,12 +268,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--electors", type=int, default=60_000)
     parser.add_argument("--wards", type=int, default=10)
     parser.add_argument("--days", default=",".join(DAYS), help=f"of {', '.join(DAYS)}")
+    parser.add_argument(
+        "--first-seed", type=int, default=1, help="seeds run from here (the backtest: 1)"
+    )
+    parser.add_argument(
+        "--fit", action="store_true",
+        help="print the curve's logit sds fitted on these seeds instead (fit on other seeds "
+        "than the backtest's, e.g. --first-seed 101)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     kinds = args.days.split(",")
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.fit:
+        fit(seeds, args.electors, args.wards, kinds)
+        return
     per_kind = {kind: empty() for kind in kinds}
     earlier: dict[int, list[Any]] = {}
     started = time.monotonic()
-    for seed in range(1, args.seeds + 1):
+    for seed in seeds:
         # The campaign's previous election: another council's usual day, same size.
         earlier[seed] = simulate(SimulationConfig(
             seed=10_000 + seed, electors=args.electors, wards=args.wards, election_id="earlier",
@@ -231,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"  seed {seed} {kind} done ({time.monotonic() - started:.0f} s)", flush=True)
     days = ", ".join(f"{k} (rain {DAYS[k][0]}, surge {DAYS[k][1]})" for k in kinds)
     print(
-        f"\n{len(kinds) * args.seeds} simulated elections: seeds 1-{args.seeds} x days {days}; "
+        f"\n{len(kinds) * args.seeds} simulated elections: seeds {seeds.start}-{seeds.stop - 1} "
+        f"x days {days}; "
         f"{args.electors:,} electors in {args.wards} wards each. Per ward, against the final "
         f"ground truth ({time.monotonic() - started:.0f} s):\n"
     )

@@ -30,10 +30,21 @@ TUNG_CHUNG_CUMULATIVE = (
     (15, 40.73),
 )  # fmt: skip
 # Assumption: a band's expected in-person votes from its canvassed likelihoods may be this
-# far off (relative sd), e.g. if the young overstate how likely they are to vote.
+# far off (relative sd), e.g. if the young overstate how likely they are to vote. The held-out
+# simulated days below measure 0.121, but the simulator's likelihoods are cleaner than a
+# campaign's, and 0.121 moved the projected gap further off (docs/projection.md).
 ANCHOR_SD = 0.15
+# How far a day's curve strays from the prior, as a normal sd of logit F(t) - logit F0(t), so
+# that the relative error of S / F0 as the day's total is ~(1 - F0) x this sd: wide at 10:00,
+# narrow by 21:00. Nothing published gives it by hour, so it is fitted on simulated days that
+# the backtest does not score (`bench/projection.py --fit --first-seed 101 --seeds 5
+# --electors 30000`: seeds 101-105, usual, rain, surge and rain+surge days), and no narrower
+# than what puts the Tung Chung North curve inside the 80% interval from 10:00 on (below).
+FITTED_CURVE_LOGIT_SD = 0.276
 # Assumption: nothing is published by age, so one band's curve may stray from the all-voter
-# prior much further than the day's curve does: Beta concentration 10 instead of ~52.
+# prior much further than the day's curve does: Beta concentration 10. The same fit measures a
+# band's logit sd around the day's curve at 0.419, which is narrower (it weights today's votes
+# sooner) and, used here, made the projected gap worse from 16:00 (docs/projection.md).
 BAND_CONCENTRATION = 10.0
 # A band's expected turnout needs at least this many electors who gave a likelihood.
 MIN_RATED = 30
@@ -107,27 +118,33 @@ def hourly_weight(clock_hour: int) -> float:
     return share / total * weights.get(clock_hour, 1.0) / sum(weights.values())
 
 
-def prior_concentration() -> float:
-    """kappa of F(t) ~ Beta(kappa F0, kappa (1 - F0)): the largest value that still puts the
-    Tung Chung North curve inside the prior's 80% interval at each of its published hours."""
+def tung_chung_logit_sd(first_hour: int = 3) -> float:
+    """The logit sd that just puts the Tung Chung North curve inside the prior's 80% interval
+    at each of its published hours from `first_hour` after the polls open (10:00 on a 07:00
+    day; its first hour, 1.5% of the day's votes, strays much further)."""
     day = PollingDay(datetime(2026, 5, 7, 7), datetime(2026, 5, 7, 22))
     final = TUNG_CHUNG_CUMULATIVE[-1][1]
-    kappas = []
-    for hours, cumulative in TUNG_CHUNG_CUMULATIVE[:-1]:
-        f0 = day.prior_share(datetime(2026, 5, 7, 7 + hours))
-        miss = abs(cumulative / final - f0)
-        if miss > 0:
-            kappas.append(f0 * (1 - f0) * (Z80 / miss) ** 2 - 1)
-    return min(kappas)
+    misses = [
+        abs(_logit(cumulative / final) - _logit(day.prior_share(datetime(2026, 5, 7, 7 + hours))))
+        for hours, cumulative in TUNG_CHUNG_CUMULATIVE[:-1]
+        if hours >= first_hour
+    ]
+    return max(misses) / Z80
 
 
-PRIOR_CONCENTRATION = prior_concentration()
-"""kappa ~ 52: the prior's sd of F(t) is ~7 points at midday."""
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
 
 
-def curve_sd(share: float) -> float:
-    """How far today's F(t) may stray from `share` (the Beta's sd with PRIOR_CONCENTRATION)."""
-    return math.sqrt(max(share * (1 - share), 0.0) / (PRIOR_CONCENTRATION + 1))
+CURVE_LOGIT_SD = max(FITTED_CURVE_LOGIT_SD, tung_chung_logit_sd())
+"""0.357, from Tung Chung at 10:00: a day's F(t) may be ~9 points off the prior at midday."""
+
+
+def relative_curve_sd(prior: float, logit_sd: float) -> float:
+    """Relative sd of S / F0 as a day's (or band's) total when logit F strays from logit F0 by
+    `logit_sd`: dN / N = -dF / F = -(1 - F) d logit F. 0 before the polls open and at the
+    close."""
+    return (1 - prior) * logit_sd if 0 < prior < 1 else 0.0
 
 
 @dataclass(frozen=True)
@@ -196,5 +213,5 @@ def band_curves(prior: float, bands: Mapping[str, BandData]) -> dict[str, BandCu
 
 
 def _day_sd(prior: float) -> float:
-    """Relative sd of the day's in-person total S / F0 from the day's curve: sd(F0) / F0."""
-    return curve_sd(prior) / prior if prior > 0 else 0.0
+    """Relative sd of the day's in-person total S / F0 from the day's curve (CURVE_LOGIT_SD)."""
+    return relative_curve_sd(prior, CURVE_LOGIT_SD)

@@ -10,11 +10,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from streams.read.curve import (
-    PRIOR_CONCENTRATION,
+    ANCHOR_SD,
+    BAND_CONCENTRATION,
+    CURVE_LOGIT_SD,
+    FITTED_CURVE_LOGIT_SD,
+    TUNG_CHUNG_CUMULATIVE,
+    Z80,
     BandCurve,
     BandData,
     PollingDay,
     band_curves,
+    relative_curve_sd,
+    tung_chung_logit_sd,
 )
 from streams.read.projection import CellCounts, naive_rows, project, projection_rows
 
@@ -43,8 +50,22 @@ def test_prior_curve_is_the_canadian_shares_on_uk_polling_hours():
     assert nine == pytest.approx(1.5 * (DAY.prior_share(at(9)) - DAY.prior_share(at(8))))
 
 
-def test_prior_uncertainty_covers_the_tung_chung_curve():
-    assert 40 < PRIOR_CONCENTRATION < 60
+def test_prior_uncertainty_covers_the_tung_chung_curve_from_10_00():
+    assert max(FITTED_CURVE_LOGIT_SD, tung_chung_logit_sd()) == CURVE_LOGIT_SD
+    final = TUNG_CHUNG_CUMULATIVE[-1][1]
+    for hours, cumulative in TUNG_CHUNG_CUMULATIVE[3:-1]:  # 10:00 on a 07:00 day
+        f0 = DAY.prior_share(at(7 + hours))
+        half = Z80 * relative_curve_sd(f0, CURVE_LOGIT_SD)
+        projected = cumulative / final / f0  # the day's total by the prior, as a share of it
+        assert abs(projected - 1) <= half + 0.01  # (to first order in the logit)
+
+
+def test_the_curve_uncertainty_shrinks_with_the_share_still_to_come():
+    shares = [DAY.prior_share(at(h)) for h in (10, 13, 16, 19, 21)]
+    sds = [relative_curve_sd(f, CURVE_LOGIT_SD) for f in shares]
+    assert sds == sorted(sds, reverse=True)
+    assert sds[-1] == pytest.approx((1 - shares[-1]) * CURVE_LOGIT_SD)
+    assert relative_curve_sd(0.0, CURVE_LOGIT_SD) == relative_curve_sd(1.0, CURVE_LOGIT_SD) == 0
 
 
 def test_earlier_elections_move_the_prior_towards_their_own_curve():
@@ -69,7 +90,7 @@ def test_pooled_curve_gives_a_band_behind_its_expected_votes_a_later_curve():
     }
     curves = band_curves(0.4, bands)
     assert curves["18-24"].share < 0.4 < curves["65+"].share
-    weight = 0.15**2 / (0.15**2 + 0.6 / (0.4 * 11))
+    weight = ANCHOR_SD**2 / (ANCHOR_SD**2 + 0.6 / (0.4 * (BAND_CONCENTRATION + 1)))  # S_b / F0's
     young_total = weight * 20 / 0.4 + (1 - weight) * 100
     assert curves["18-24"].share == pytest.approx(20 / young_total)
     # The estimates still add up to the day's total by the prior curve.
