@@ -11,7 +11,6 @@ was checked is the tree of the text that runs. docs/analyst-sql.md says this for
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.errors import QueryError
+from streams.store import render_and_parse
 
 SQL_MAX_QUERY_BYTES = 64 * 1024
 """Longest query text accepted (UTF-8 bytes); the engine's rendering must fit its 256 KiB."""
@@ -119,13 +119,8 @@ def parse(parser: Client, text: str) -> Statement:
         raise SqlRefusedError(
             f"sql: the query is {len(raw):,} bytes; at most {SQL_MAX_QUERY_BYTES:,} may be sent"
         )
-    encoded = base64.b64encode(raw).decode("ascii")
-    query = (
-        "SELECT f, parseQueryToJSON(f) FROM "
-        f"(SELECT formatQuerySingleLine(base64Decode('{encoded}')) AS f)"
-    )
     try:
-        [(rendered, tree_json)] = parser.query(query).result_rows
+        rendered, tree_json = render_and_parse(parser, raw, "formatQuerySingleLine")
     except ClickHouseError as err:
         raise _parse_refusal(err) from err
     try:

@@ -20,6 +20,7 @@ from streams.store.connection import (
     migrate,
     migrations,
     private_dir,
+    render_and_parse,
     split_statements,
 )
 from streams.store.erasure import Erased, drop_zero_aggregates, erase_electors, purge_election
@@ -90,6 +91,7 @@ __all__ = [
     "private_dir",
     "purge_election",
     "render",
+    "render_and_parse",
     "scrub",
     "split_statements",
     "time_settings",

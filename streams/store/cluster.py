@@ -13,7 +13,6 @@ statement this module cannot translate stops it with the file and what to do
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from dataclasses import dataclass
@@ -24,7 +23,13 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.errors import SinkError
-from streams.store.connection import DATABASE, MIGRATIONS, SCHEMA_MIGRATIONS, migrations
+from streams.store.connection import (
+    DATABASE,
+    MIGRATIONS,
+    SCHEMA_MIGRATIONS,
+    migrations,
+    render_and_parse,
+)
 from streams.store.failures import describe
 
 CLUSTER_MACRO = "{cluster}"
@@ -73,12 +78,8 @@ class Target:
 
 def parse(parser: Client, statement: str) -> tuple[str, dict[str, Any]]:
     """The engine's canonical rendering of `statement` and its syntax tree."""
-    encoded = base64.b64encode(statement.encode("utf-8")).decode("ascii")
-    query = (
-        f"SELECT formatQuery(q), parseQueryToJSON(q) FROM (SELECT base64Decode('{encoded}') AS q)"
-    )
     try:
-        [(rendered, tree)] = parser.query(query).result_rows
+        rendered, tree = render_and_parse(parser, statement.encode("utf-8"))
     except ClickHouseError as err:
         raise ClusterMigrationError(f"ClickHouse cannot parse it ({describe(err)})") from err
     return rendered, json.loads(tree)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import time
@@ -134,6 +135,16 @@ def connect_parser() -> Client:
     """An in-memory chDB engine that only parses /v1/sql text (server mode: the server may be
     too old for parseQueryToJSON). Only for a process that opens no other chDB path."""
     return clickhouse_connect.get_client(interface="chdb")
+
+
+def render_and_parse(parser: Client, text: bytes, render: str = "formatQuery") -> tuple[str, str]:
+    """The engine's rendering of `text` (`render`: formatQuery, or formatQuerySingleLine) and
+    the syntax tree of that rendering as JSON (parseQueryToJSON). The text travels as base64, so
+    nothing in it is read as SQL; ClickHouseError when the engine cannot parse it."""
+    encoded = base64.b64encode(text).decode("ascii")
+    query = f"SELECT f, parseQueryToJSON(f) FROM (SELECT {render}(base64Decode('{encoded}')) AS f)"
+    [(rendered, tree)] = parser.query(query).result_rows
+    return rendered, tree
 
 
 def migrations(folder: Traversable = MIGRATIONS) -> list[tuple[int, str, list[str]]]:
