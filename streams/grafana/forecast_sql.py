@@ -10,6 +10,8 @@ replays a past day as the other panels do. tests/dashboards proves each against 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from streams.grafana.sql import ELECTION, WARD_FILTER
 from streams.read import alerts
 
@@ -34,22 +36,22 @@ def _newest_snapshot(table: str) -> str:
 
 def projection_sql() -> str:
     """Per ward: the gap now and projected for the close, with its 80% interval."""
-    return f"""SELECT ward, {", ".join(PROJECTION_COLUMNS)}
-FROM projections
-WHERE election_id = {ELECTION}
-  AND computed_at = {_newest_snapshot("projections")}
-  AND {WARD_FILTER}
-ORDER BY ward"""
+    return _newest_snapshot_rows("projections", ["ward", *PROJECTION_COLUMNS], "ward")
 
 
 def priorities_sql() -> str:
     """Polling districts in the chosen wards, best place for the next volunteer first."""
-    return f"""SELECT {", ".join(PRIORITY_COLUMNS)}
-FROM priorities
+    return _newest_snapshot_rows("priorities", PRIORITY_COLUMNS, "rank")
+
+
+def _newest_snapshot_rows(table: str, columns: Sequence[str], order: str) -> str:
+    """`columns` of the newest snapshot's rows in `table`, in the chosen wards, by `order`."""
+    return f"""SELECT {", ".join(columns)}
+FROM {table}
 WHERE election_id = {ELECTION}
-  AND computed_at = {_newest_snapshot("priorities")}
+  AND computed_at = {_newest_snapshot(table)}
   AND {WARD_FILTER}
-ORDER BY rank"""
+ORDER BY {order}"""
 
 
 def _literal(text: str) -> str:
