@@ -88,7 +88,7 @@ class Run:
         self.idle: Memory | None = None
         self.loaded: Memory | None = None
         self.electors = 0
-        self.restart: Restart | None = None
+        self.restart_dynamic: Restart | None = None
         self.restart_static: Restart | None = None
         self.ceiling: TopicRead | None = None
         self.peer: Peer | str | None = None
@@ -138,7 +138,7 @@ class Run:
         ))  # fmt: skip
         print("restart: SIGKILL, start with dynamic membership, then again…", flush=True)
         restart_to_ready(self.worker, self.client, "bench-restart-joined", then=dynamic)
-        self.restart = restart_to_ready(dynamic, self.client, "bench-restart-dynamic")
+        self.restart_dynamic = restart_to_ready(dynamic, self.client, "bench-restart-dynamic")
         self.worker = dynamic
 
     def stored_electors(self) -> int:
@@ -253,7 +253,7 @@ def report_latency(run: Run) -> None:
                 f"  {run.electors:,} electors stored: peak {per_million:,.0f} MiB per million "
                 f"electors; {grown:,.0f} MiB per million above the start-up baseline"
             )
-    for membership, r in (("static", run.restart_static), ("dynamic", run.restart)):
+    for membership, r in (("static", run.restart_static), ("dynamic", run.restart_dynamic)):
         if r is None:
             continue
         print(f"restart-to-ready, {membership} membership ({run.electors:,} electors stored): "

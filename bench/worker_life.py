@@ -4,7 +4,7 @@
   from /proc/<pid>/status; the worker's RSS just after start-up is the same run's baseline,
 * restart-to-ready: SIGKILL the worker's process group (as a crash or the OOM killer would),
   start it again, and time until a probe event posted to it is counted by turnout-gap; once
-  with dynamic group membership (the default) and once with a static one (TURNOUT_WORKER_ID),
+  with static group membership (the local default) and once with a dynamic one,
 * replay: POST /v1/replay (admin scope), poll GET /v1/replay until it is done.
 """
 
