@@ -2,13 +2,15 @@
 
 An elector's erasure runs in the agent, in the batch that folds their `elector.erased` event,
 so it meets their records in log order and a replay does it again (harmlessly): a tombstone
-goes into the key table, their data keys are destroyed by a synchronous mutation, their
-events and electors rows are deleted, and so are the aggregate rows the erasure brought to
-zero in the batch's partitions (a cell's key names an intention: a zero row would still say
-that someone in that ward and age band held it). The election's projection and priority
-snapshots (migration 0003) counted them at every instant they cover, so they go too: the
-worker's alerting task writes a fresh one at its next run (the election's events moved). A
-purge does the same for a whole election, its alert changes included.
+goes into the key table, their data keys are destroyed by a synchronous mutation, the
+aggregate rows the erasure brought to zero in the batch's partitions are deleted (a cell's
+key names an intention: a zero row would still say that someone in that ward and age band
+held it), and so are the election's projection and priority snapshots (migration 0003),
+which counted them at every instant they cover: the worker's alerting task writes a fresh
+one at its next run (the election's events moved, and it drops a snapshot computed across
+an erasure). Their events and electors rows go last, because their absence is what tells
+the API the erasure is done. A purge does the same for a whole election, its alert changes
+included.
 
 Rows are removed with lightweight `DELETE`s: hidden from every query at once, gone from the
 table's files at the next merge of their parts. Keys are removed with `ALTER TABLE … DELETE`
@@ -42,14 +44,16 @@ def erase_electors(client: Client, erased: Sequence[Erased], settings: dict[str,
     params = {"pairs": pairs}
     match = "(election_id, elector_id) IN {pairs:Array(Tuple(String, String))}"
     _run(client, f"ALTER TABLE elector_keys DELETE WHERE {match} AND key_id != ''", params, SYNC)
-    _run(client, f"DELETE FROM events WHERE {match}", params)
-    _run(client, f"DELETE FROM electors WHERE {match}", params)
     for partition in sorted({p for _, _, p in erased}):
         elections = sorted({e for e, _, p in erased if p == partition})
         drop_zero_aggregates(client, elections, partition)
     for table in SNAPSHOTS:
         _run(client, f"DELETE FROM {table} WHERE election_id IN {{es:Array(String)}}",
              {"es": sorted({e for e, _ in pairs})})  # fmt: skip
+    # Last: the API reports an erasure done once no events or electors row is left (`held_in`),
+    # so by then nothing else may hold them.
+    _run(client, f"DELETE FROM events WHERE {match}", params)
+    _run(client, f"DELETE FROM electors WHERE {match}", params)
 
 
 def drop_zero_aggregates(client: Client, elections: Sequence[str], partition: int) -> None:

@@ -94,6 +94,7 @@ class Sink:
         self.poison: tuple[str, str] | None = None  # tests: (table, marker), see `_poisoned`
         self._lock = threading.Lock()
         self.stopping = False
+        self.removals = 0  # erasures and purges begun: a snapshot computed across one is stale
 
     # --- reads: what a worker reloads a partition from ----------------------------------------
 
@@ -155,6 +156,7 @@ class Sink:
             self._insert("deltas", batch.deltas, DELTA_COLUMNS)
             electors = batch.electors
             if batch.erased:  # before the electors rows: a reload then finds them erased
+                self.removals += 1
                 erase_electors(self.client, batch.erased, self.insert_settings)
                 gone = {(e, x) for e, x, _ in batch.erased}
                 electors = [row for row in electors if (row[0], row[1]) not in gone]
@@ -212,7 +214,17 @@ class Sink:
 
     def purge_sync(self, election_id: str) -> None:
         with self._lock:
+            self.removals += 1
             purge_election(self.client, election_id, self.insert_settings)
+
+    def unless_removed(self, removals: int, write: Callable[[], None]) -> bool:
+        """`write()` between two batches, unless an erasure or purge has begun since the sink's
+        `removals` was `removals`: rows computed before it may still count who it removed."""
+        with self._lock:
+            if self.removals != removals:
+                return False
+            write()
+            return True
 
     async def purge(self, election_id: str) -> None:
         """Delete every key and row of an election (retried until done)."""

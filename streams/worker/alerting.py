@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from faust.types import AppT
 
@@ -29,6 +29,14 @@ from streams.worker.webhook import Webhook
 log = logging.getLogger(__name__)
 
 
+class Removals(Protocol):
+    """The sink's count of erasures and purges begun (`streams.store.Sink`)."""
+
+    removals: int
+
+    def unless_removed(self, removals: int, write: Callable[[], None]) -> bool: ...
+
+
 def _us(instant: datetime) -> int:
     return round(instant.timestamp() * 1_000_000)
 
@@ -36,9 +44,12 @@ def _us(instant: datetime) -> int:
 class Alerting:
     """Snapshots and alert state of every election, kept by one worker (blocking)."""
 
-    def __init__(self, reader: Reader, snapshots: Snapshots) -> None:
+    def __init__(
+        self, reader: Reader, snapshots: Snapshots, removals: Removals | None = None
+    ) -> None:
         self.reader = reader
         self.snapshots = snapshots
+        self.removals = removals  # snapshots computed across an erasure are dropped
         self.active: dict[al.Key, al.Condition] | None = None  # loaded on the first run
         self.seen: dict[str, int] = {}  # events stored per election when last evaluated
 
@@ -49,11 +60,13 @@ class Alerting:
         elections: Sequence[str] | None = None,
         as_of: datetime | None = None,
         counts: Mapping[str, int] | None = None,
+        removed: int | None = None,
     ) -> list[dict[str, Any]]:
         """Refresh the elections whose events moved (`counts`, from `moved`; or `elections` at
         `as_of`), record what fires or resolves, then the snapshots, and return the webhook
         payloads of the changes. Recorded before announced: a failed write announces nothing,
-        and the same elections are evaluated again at the next run."""
+        and the same elections are evaluated again at the next run. `removed` is the sink's
+        `removals` when `counts` were taken: the snapshots are dropped if it has moved."""
         now = time.time() if now is None else now
         if self.active is None:
             self.active = self._load()
@@ -82,13 +95,24 @@ class Alerting:
 
         changes = al.changes(self.active, holding, evaluated)
         self._record(changes, now, instants)
-        for table, rows in snapshots:  # after the alerts: a snapshot's as_of says they are in
-            try:
-                self.snapshots.append(table, rows)
-            except Exception as err:
-                log.warning("alerting: %s snapshot not written (%s)", table, describe(err))
+        self._snapshot(snapshots, removed)  # after the alerts: a snapshot's as_of says they are in
         self.seen.update({e: n for e, n in done.items() if n >= 0})
         return [self._payload(c, now, instants) for c in changes]
+
+    def _snapshot(
+        self, tables: Sequence[tuple[str, list[dict[str, Any]]]], removed: int | None
+    ) -> None:
+        def write() -> None:
+            for table, rows in tables:
+                try:
+                    self.snapshots.append(table, rows)
+                except Exception as err:
+                    log.warning("alerting: %s snapshot not written (%s)", table, describe(err))
+
+        if self.removals is None or removed is None:
+            write()
+        elif not self.removals.unless_removed(removed, write):  # the next run writes a fresh one
+            log.info("alerting: snapshots dropped: an erasure or purge landed while computing")
 
     def refresh(
         self, election_id: str, now: float, as_of: datetime | None = None
@@ -169,7 +193,7 @@ def leads(runtime: Runtime) -> bool:
 def register_alerting(app: AppT, runtime: Runtime) -> Alerting:
     """Schedule the alerting task (and the webhook's sender) on `app`."""
     settings = runtime.settings
-    alerting = Alerting(runtime.reader, runtime.snapshots)
+    alerting = Alerting(runtime.reader, runtime.snapshots, runtime.sink)
     webhook = Webhook(settings.alert_webhook) if settings.alert_webhook else None
 
     async def evaluate_alerts() -> None:
@@ -184,7 +208,8 @@ def register_alerting(app: AppT, runtime: Runtime) -> Alerting:
         try:
             async with runtime.batch_lock:  # no batch half-written while the counts are taken
                 counts = await loop.run_in_executor(runtime.reads, alerting.moved)
-            evaluate = partial(alerting.evaluate, behind, counts=counts)
+                removed = runtime.sink.removals
+            evaluate = partial(alerting.evaluate, behind, counts=counts, removed=removed)
             payloads = await loop.run_in_executor(runtime.reads, evaluate)
         except Exception as err:
             log.warning("alerting: evaluation failed (%s); retrying at the next run", describe(err))

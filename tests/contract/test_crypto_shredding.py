@@ -21,6 +21,7 @@ from clickhouse_connect.driver.client import Client
 from streams import events as ev
 from streams.events import MasterKeyError, Record, partition_for
 from streams.fold import PartitionState
+from streams.read.subject import held_in
 from streams.settings import EVENTS_TOPIC
 from streams.store import Keyring, Sink, erase_electors
 from streams.worker import Projector
@@ -151,6 +152,34 @@ def test_after_erasure_no_table_holds_the_elector_and_the_counts_are_as_if_never
     pipeline.replay()
     assert derived(pipeline.client) == derived(without.client)
     assert holding(pipeline.client, MARKER) == {} and not pipeline.letters
+
+
+class Watched:
+    """The client, checking after each statement what the API would see at that instant: once
+    `held_in` finds nothing (the erasure is reported done), no table may hold the marker."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.seen: list[tuple[str, dict[str, int]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def command(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        done = self.client.command(sql, *args, **kwargs)
+        if held_in(self.client, E, ["victim"], {}) is None:
+            self.seen.append((sql.split(" WHERE ")[0], holding(self.client, MARKER)))
+        return done
+
+
+def test_an_erasure_looks_done_only_once_nothing_holds_the_elector(pipeline: Pipeline):
+    """Regression (CI, 2026-12-01): the API answered `erased` while cells and deltas still held
+    the victim's intention, because their zero rows were dropped after the electors row."""
+    others, victim = electorate()
+    pipeline.send([*others, *victim])
+    pipeline.sink.client = watched = Watched(pipeline.client)  # type: ignore[assignment]
+    pipeline.send([f.erased(E, "victim")])
+    assert watched.seen and all(found == {} for _, found in watched.seen), watched.seen
 
 
 def test_another_worker_sees_an_erasure_at_its_next_tombstone_refresh(pipeline: Pipeline):

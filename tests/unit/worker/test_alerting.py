@@ -69,3 +69,39 @@ def test_a_change_that_cannot_be_recorded_is_not_announced_and_comes_again():
         run(alerting, 120.0)
     store.fail = False
     assert run(alerting, 120.0) == [("firing", PIPELINE)]
+
+
+class Sink:
+    """The sink's removals count and lock, with an erasure landing while a snapshot is
+    computed (after `counts` were taken, before the snapshot is written)."""
+
+    def __init__(self) -> None:
+        self.removals = 0
+
+    def unless_removed(self, removals: int, write: Any) -> bool:
+        if self.removals != removals:
+            return False
+        write()
+        return True
+
+
+class Projecting(Alerting):
+    """One election whose projection yields one snapshot row, erased mid-computation when
+    `erase` is set."""
+
+    def __init__(self, store: Snapshots, sink: Sink, erase: bool) -> None:
+        super().__init__(Reader(), store, sink)  # type: ignore[arg-type]
+        self.sink, self.erase = sink, erase
+
+    def refresh(self, election_id: str, now: float, as_of: Any = None) -> Any:
+        if self.erase:
+            self.sink.removals += 1
+        return [], as_of, [("projections", [{"election_id": election_id, "opponents": 5}])]
+
+
+@pytest.mark.parametrize("erased", [False, True])
+def test_a_snapshot_computed_across_an_erasure_is_dropped(erased: bool):
+    store, sink = Snapshots(), Sink()
+    alerting = Projecting(store, sink, erased)
+    alerting.evaluate(None, now=1_778_140_800.0, counts={"e1": 3}, removed=sink.removals)
+    assert len(store.rows.get("projections", [])) == (0 if erased else 1)
