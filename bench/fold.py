@@ -36,7 +36,7 @@ from streams import events as ev
 from streams.errors import EventRejected
 from streams.fold import Changes, EntityKey, Fact, IncrementalState, PartitionState
 from streams.sim import SimulationConfig, simulate
-from streams.worker.projector import fact_of
+from streams.worker.folding import fact_of
 
 Batch = list[tuple[EntityKey, list[Fact]]]  # one Kafka batch, grouped per entity
 DAY = 86_400_000_000  # microseconds

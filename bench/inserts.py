@@ -68,7 +68,7 @@ from streams.sim import SimulationConfig, simulate
 from streams.store import Row, cell_row, delta_row, elector_row, event_row
 from streams.store.rows import CELL_COLUMNS, DELTA_COLUMNS, ELECTOR_COLUMNS, EVENT_COLUMNS
 from streams.store.sink import time_settings
-from streams.worker.projector import fact_of
+from streams.worker.folding import fact_of
 
 COLUMNS = {"events": EVENT_COLUMNS, "electors": ELECTOR_COLUMNS, "deltas": DELTA_COLUMNS,
            "cells": CELL_COLUMNS}  # fmt: skip

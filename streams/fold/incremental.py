@@ -48,7 +48,7 @@ from streams.fold.compact import (
     pending_targets,
     unpack_ids,
 )
-from streams.fold.rules import ERASED, Cell, ElectorState, Fact, Move, move, replay
+from streams.fold.rules import ERASED, Cell, ElectorState, Fact, Frame, Move, move, replay
 from streams.fold.state import CellKey, Changes, DeltaKey, EntityKey
 
 K = TypeVar("K")
@@ -87,6 +87,26 @@ class IncrementalState:
         if self.entity(key) is not None:
             raise HistoryMismatchError(f"entity {key} is already loaded: load each entity once")
         self._refold(key, [], first_wins(facts), None)
+
+    def restore(
+        self, key: EntityKey, frame: Frame, newest: int | None, ids: bytes, awaited: bytes
+    ) -> None:
+        """Restore an entity from its stored compact record (`stored`), without its history.
+        The aggregates it adds up to are restored by the caller, from the stored rows."""
+        record = self._add_entity(key)
+        record.situation, record.newest, record.ids = self.situations.intern(frame), newest, ids
+        if awaited:
+            self.pending[key] = awaited
+
+    def stored(self, key: EntityKey) -> tuple[Frame, int | None, bytes, bytes]:
+        """What `restore` takes back: (frame, newest instant, packed id hashes, packed hashes
+        of the retraction targets still awaited), the hashes sorted, so that the same history
+        gives the same record however it arrived (a replay's rows equal the live ones)."""
+        record = self.entity(key)
+        if record is None:
+            raise HistoryMismatchError(f"entity {key} is not held by this partition's state")
+        awaited = self.pending.get(key, b"")
+        return record.situation.frame, record.newest, _sorted(record.ids), _sorted(awaited)
 
     def apply(self, key: EntityKey, new_facts: list[Fact], changes: Changes) -> list[Fact] | None:
         """The fast path: the facts accepted (rule 1), or None when this batch needs the
@@ -227,6 +247,10 @@ class IncrementalState:
             _add(self.cells, (election_id, old), -1, touched)
         if new is not None:
             _add(self.cells, (election_id, new), +1, touched)
+
+
+def _sorted(packed: bytes) -> bytes:
+    return b"".join(sorted(packed[i : i + ID_BYTES] for i in range(0, len(packed), ID_BYTES)))
 
 
 def _order(f: Fact) -> tuple[int, str]:

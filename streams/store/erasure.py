@@ -33,7 +33,15 @@ Erased = tuple[str, str, int]  # (election_id, elector_id, partition)
 SYNC = {"mutations_sync": 1}  # a mutation returns when it is done
 _DIMS = ", ".join(CELL_DIMENSIONS)
 SNAPSHOTS = ("projections", "priorities")  # counts that included everyone at their instant
-PURGED = ("events", "electors", "cells", "deltas", *SNAPSHOTS, "alerts")  # an election's rows
+PURGED = (
+    "events",
+    "facts",
+    "electors",
+    "cells",
+    "deltas",
+    *SNAPSHOTS,
+    "alerts",
+)  # an election's rows
 
 
 def erase_electors(client: Client, erased: Sequence[Erased], settings: dict[str, Any]) -> None:
@@ -50,6 +58,7 @@ def erase_electors(client: Client, erased: Sequence[Erased], settings: dict[str,
     for table in SNAPSHOTS:
         _run(client, f"DELETE FROM {table} WHERE election_id IN {{es:Array(String)}}",
              {"es": sorted({e for e, _ in pairs})})  # fmt: skip
+    _run(client, f"DELETE FROM facts WHERE {match}", params)
     # Last: the API reports an erasure done once no events or electors row is left (`held_in`),
     # so by then nothing else may hold them.
     _run(client, f"DELETE FROM events WHERE {match}", params)

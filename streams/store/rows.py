@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from streams import events as ev
-from streams.fold import Cell, ElectorState, Fact
+from streams.fold import Cell, ElectorState, Fact, Frame
 
 Row = list[Any]
 
@@ -62,25 +62,59 @@ def event_row(event: ev.Event, elector_id: str, source: str, partition: int, off
 
 ELECTOR_COLUMNS = (
     "election_id", "elector_id", "partition", "counted", "ward", "polling_district",
-    "age_band", "intention", "likelihood", "contacted", "voted", "registered", "facts", "version",
+    "age_band", "intention", "likelihood", "contacted", "voted", "registered",
+    "frame", "newest", "ids", "awaited", "version",
 )  # fmt: skip
+# The compact record (fold.IncrementalState.stored): frame, newest instant, packed id hashes,
+# packed hashes of awaited retraction targets.
+Stored = tuple[Frame, int | None, bytes, bytes]
 
 
 def elector_row(
     election_id: str,
     elector_id: str,
     state: ElectorState | None,
-    facts: list[Fact],
+    stored: Stored,
     partition: int,
     version: int,
 ) -> Row:
-    """An elector's current state and all their facts; `state` None (removed) counts nowhere."""
-    blob = msgspec.json.encode(facts).decode()
+    """An elector's current state and compact record; `state` None (removed) counts nowhere.
+    The hashes go in as hex: the JSON rows the sink writes carry text."""
+    frame, newest, ids, awaited = stored
+    record = [msgspec.json.encode(frame).decode(), newest, ids.hex(), awaited.hex(), version]
     if state is None:
-        return [election_id, elector_id, partition, 0, "", "", "", "", -1, 0, 0, 0, blob, version]
+        return [election_id, elector_id, partition, 0, "", "", "", "", -1, 0, 0, 0, *record]
     cell = state.cell
     return [election_id, elector_id, partition, 1, *cell_values(cell)[:4], state.likelihood,
-            int(cell.contacted), int(cell.voted), int(cell.registered), blob, version]  # fmt: skip
+            int(cell.contacted), int(cell.voted), int(cell.registered), *record]  # fmt: skip
+
+
+def stored_of(frame: str, newest: int | None, ids: str, awaited: str) -> Stored:
+    """The compact record of an electors row read back (the inverse of `elector_row`'s)."""
+    return tuple(_frames.decode(frame)), newest, bytes.fromhex(ids), bytes.fromhex(awaited)  # type: ignore[return-value]
+
+
+_frames = msgspec.json.Decoder(list[Any])
+
+FACT_COLUMNS = (
+    "election_id", "elector_id", "event_id", "partition", "offset", "type", "at", "ward",
+    "polling_district", "age_band", "outcome", "intention", "likelihood", "target", "version",
+)  # fmt: skip
+
+
+def fact_row(
+    election_id: str, elector_id: str, fact: Fact, partition: int, offset: int, version: int
+) -> Row:
+    """One accepted event of an elector's history, with the Kafka record that carried it."""
+    return [election_id, elector_id, fact.event_id, partition, offset, fact.type, fact.at,
+            fact.ward, fact.district, fact.age_band, fact.outcome, fact.intention,
+            fact.likelihood, fact.target, version]  # fmt: skip
+
+
+def fact_of_row(row: Sequence[Any]) -> Fact:
+    """The Fact of a facts row read back as (event_id, type, at, ward, polling_district,
+    age_band, outcome, intention, likelihood, target)."""
+    return Fact(*row)
 
 
 CELL_COLUMNS = ("election_id", *CELL_DIMENSIONS, "partition", "electors", "version")

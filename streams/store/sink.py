@@ -2,10 +2,12 @@
 
 The agent awaits `write` before it acknowledges the batch's Kafka records, so a committed
 offset never runs ahead of what ClickHouse holds. Every row is the absolute value for its key
-with a newer version (ReplacingMergeTree), so re-writing after a crash is harmless, and the
-electors rows (the facts the worker reloads its state from) go last, so a batch reaches the
-facts whole or not at all (docs/sink-protocol.md). A failure is retried with backoff, reads as
-well as writes, except a *data error*, which `write` raises for the projector to isolate.
+with a newer version (ReplacingMergeTree), so re-writing after a crash is harmless; the
+electors rows (the compact records the worker restarts from) go after the facts and the
+aggregates, and each partition's `commits` row last, so a restart tells a batch written whole
+from one cut short (docs/sink-protocol.md, docs/incremental-fold.md). A failure is retried
+with backoff, reads as well as writes, except a *data error*, which `write` raises for the
+projector to isolate.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from clickhouse_connect.driver.client import Client
 
 from streams import metrics
 from streams.errors import SinkError
+from streams.fold import Fact
+from streams.store import history
 from streams.store.erasure import Erased, erase_electors, purge_election
 from streams.store.failures import SinkDataError, describe, insert_error, scrub
 from streams.store.rows import (
     CELL_COLUMNS,
-    CELL_DIMENSIONS,
     DELTA_COLUMNS,
     ELECTOR_COLUMNS,
     EVENT_COLUMNS,
+    FACT_COLUMNS,
     Row,
+    Stored,
 )
 
 log = logging.getLogger(__name__)
@@ -47,16 +52,19 @@ _PROBE_US = 946_684_800_000_001  # 2000-01-01T00:00:00.000001Z, the window's fir
 
 @dataclass
 class SinkBatch:
-    """Rows for one batch; `Sink.write_sync` writes the electors rows last."""
+    """Rows for one batch; `Sink.write_sync` writes the electors rows, then the commits, last."""
 
     events: list[Row] = field(default_factory=list)
+    facts: list[Row] = field(default_factory=list)
     electors: list[Row] = field(default_factory=list)
     cells: list[Row] = field(default_factory=list)
     deltas: list[Row] = field(default_factory=list)
     erased: list[Erased] = field(default_factory=list)  # electors whose erasure this batch folds
+    commits: list[Row] = field(default_factory=list)  # (partition, version) written whole
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.electors or self.cells or self.deltas or self.erased)
+        return bool(self.events or self.facts or self.electors or self.cells or self.deltas
+                    or self.erased)  # fmt: skip
 
 
 def time_settings(client: Client) -> dict[str, Any]:
@@ -96,59 +104,60 @@ class Sink:
         self.stopping = False
         self.removals = 0  # erasures and purges begun: a snapshot computed across one is stale
 
-    # --- reads: what a worker reloads a partition from ----------------------------------------
+    # --- reads: what a worker rebuilds and advances a partition's state from ---------------
 
-    async def load_partition(self, partition: int) -> list[tuple[str, str, str]]:
-        """(election_id, elector_id, facts JSON) of every entity stored for `partition`."""
+    async def committed(self, partition: int) -> bool:
+        """Whether the partition's stored rows all belong to batches written whole."""
+        return await self._read(history.committed, f"commits of partition {partition}", partition)
+
+    async def drop_uncommitted(self, partition: int) -> None:
+        """Delete the facts of the partition's batch that was cut short."""
+        await self._read(history.drop_uncommitted, f"facts of partition {partition}", partition)
+
+    async def compact_records(self, partition: int) -> list[tuple[str, str, Stored]]:
+        """(election_id, elector_id, compact record) of every entity stored for `partition`."""
         where = f"electors of partition {partition}"
-        return await self.retrying(self._load_partition, where, partition)
+        return await self._read(history.compact_records, where, partition)
 
-    async def stored_keys(
+    async def aggregates(
         self, partition: int
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """Keys of the non-zero cells and deltas rows stored for `partition`."""
-        where = f"aggregate keys of partition {partition}"
-        return await self.retrying(self._stored_keys, where, partition)
+    ) -> tuple[dict[tuple[str, Any], int], dict[tuple[str, Any, int], int]]:
+        """The partition's non-zero cells and deltas counts."""
+        where = f"aggregates of partition {partition}"
+        return await self._read(history.aggregates, where, partition)
 
-    def _load_partition(self, partition: int) -> list[tuple[str, str, str]]:
-        rows = self._select(
-            "SELECT election_id, elector_id, facts FROM electors FINAL "
-            "WHERE partition = {p:UInt16}",
-            partition,
-        )
-        return rows  # type: ignore[return-value]
+    async def histories(
+        self, partition: int, keys: Sequence[tuple[str, str]] | None, before: int | None = None
+    ) -> dict[tuple[str, str], list[Fact]]:
+        """Stored histories (`history.histories`) of `keys`, or of the whole partition."""
+        where = f"histories of partition {partition}"
+        return await self._read(history.histories, where, partition, keys, before)
 
-    def _stored_keys(self, partition: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        dims = ", ".join(CELL_DIMENSIONS)
-        cells = self._select(
-            f"SELECT election_id, {dims} FROM cells FINAL "
-            "WHERE partition = {p:UInt16} AND electors != 0",
-            partition,
-        )
-        deltas = self._select(
-            f"SELECT election_id, {dims}, toUnixTimestamp64Micro(at) FROM deltas FINAL "
-            "WHERE partition = {p:UInt16} AND change != 0",
-            partition,
-        )
-        return cells, deltas
+    async def legacy_histories(self, partition: int) -> dict[tuple[str, str], list[Fact]]:
+        """Histories held whole in electors rows from before migration 0005."""
+        where = f"legacy histories of partition {partition}"
+        return await self._read(history.legacy_histories, where, partition)
 
-    def _select(self, sql: str, partition: int) -> list[tuple[Any, ...]]:
-        if self.read_failures_to_inject > 0:
-            self.read_failures_to_inject -= 1
-            raise SinkError("ClickHouse read failed (injected fault)")
-        try:
-            result = self.client.query(sql, parameters={"p": partition})
-        except Exception as err:
-            raise SinkError(f"ClickHouse read failed: {describe(err)}") from scrub(err)
-        return [tuple(row) for row in result.result_rows]
+    async def _read(self, read: Callable[..., T], where: str, *args: Any) -> T:
+        def call() -> T:
+            if self.read_failures_to_inject > 0:
+                self.read_failures_to_inject -= 1
+                raise SinkError("ClickHouse read failed (injected fault)")
+            try:
+                return read(self.client, *args)
+            except Exception as err:
+                raise SinkError(f"ClickHouse read failed: {describe(err)}") from scrub(err)
+
+        return await self.retrying(call, where)
 
     # --- writes -------------------------------------------------------------------------------
 
     def write_sync(self, batch: SinkBatch) -> None:
-        """Events, aggregates, then the electors rows: the facts a reload starts from are
-        written last, so they never hold a batch whose other rows were refused or lost."""
+        """Events, facts, aggregates, the electors rows, then the partitions' commits: a
+        restart trusts what it finds only up to the last commit (`history.committed`)."""
         with self._lock:
             self._insert("events", batch.events, EVENT_COLUMNS)
+            self._insert("facts", batch.facts, FACT_COLUMNS)
             self._insert("cells", batch.cells, CELL_COLUMNS)
             if self.failures_to_inject > 0:  # fail mid-batch: the hardest place to fail
                 self.failures_to_inject -= 1
@@ -161,6 +170,7 @@ class Sink:
                 gone = {(e, x) for e, x, _ in batch.erased}
                 electors = [row for row in electors if (row[0], row[1]) not in gone]
             self._insert("electors", electors, ELECTOR_COLUMNS)
+            self._insert("commits", batch.commits, ("partition", "version"))
 
     def _insert(self, table: str, rows: Sequence[Row], columns: Sequence[str]) -> None:
         if not rows:

@@ -12,72 +12,38 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from streams import events as ev
 from streams.events import Record, decode_items, parse_record, stored_elector_id
-from streams.fold import CellKey, Changes, DeltaKey, EntityKey, Fact, PartitionState
+from streams.fold import IncrementalState
 from streams.store import (
     Keyring,
     Row,
     Sink,
     SinkBatch,
     SinkDataError,
-    cell_of,
-    cell_row,
-    delta_row,
-    elector_row,
     event_row,
-    to_us,
+    fact_row,
+)
+from streams.worker.folding import (
+    BatchResult,
+    Item,
+    PartitionFold,
+    cell_rows,
+    delta_rows,
+    entities,
+    state_row,
 )
 
 log = logging.getLogger(__name__)
+# The offset of a fact moved from a pre-0005 electors row: unknown, so the largest, which a
+# replay's slow path (reading only what came before its batch) never takes for its own.
+LEGACY_OFFSET = (1 << 64) - 1
 
 DeadLetter = Callable[[bytes, list[str], dict[str, Any]], Awaitable[None]]
-
-
-@dataclass
-class BatchResult:
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    newest_event_us: int = 0
-    by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-    def add(self, other: BatchResult) -> None:
-        """Count `other` (a part of the same batch) in this result."""
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.rejected += other.rejected
-        self.newest_event_us = max(self.newest_event_us, other.newest_event_us)
-        for type_, n in other.by_type.items():
-            self.by_type[type_] += n
-
-
-@dataclass(frozen=True)
-class _Item:
-    event: ev.Event
-    record: Record
-
-
-def fact_of(event: ev.Event) -> Fact:
-    """The fields of an event that state depends on (see fold.Fact)."""
-    likelihood = getattr(event, "likelihood", None)
-    return Fact(
-        event_id=event.event_id,
-        type=ev.event_type(event),
-        at=to_us(event),
-        ward=getattr(event, "ward", None) or "",
-        district=getattr(event, "polling_district", None) or "",
-        age_band=getattr(event, "age_band", None) or "",
-        outcome=getattr(event, "outcome", None) or "",
-        intention=getattr(event, "intention", None) or "",
-        likelihood=-1 if likelihood is None else int(likelihood),
-        target=getattr(event, "target_event_id", None) or "",
-    )
 
 
 class Projector:
@@ -98,8 +64,9 @@ class Projector:
         self.pseudonym_key = pseudonym_key  # for events produced straight to Kafka
         self.keys = keys  # opens sealed personal fields; knows who was erased or purged
         self.encrypt = encrypt and keys is not None  # events.payload keeps them sealed
-        self.partitions: dict[int, PartitionState] = {}
+        self.partitions: dict[int, IncrementalState] = {}
         self.positions: dict[int, int] = {}  # next offset to process, per partition
+        self.replaying = False  # a replay's slow path reads only the history before its batch
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget partitions this worker no longer owns (they are reloaded if they return)."""
@@ -112,7 +79,7 @@ class Projector:
         refuses are dead-lettered, the rest is written. Raises only what retrying cannot
         mend: the caller must then stop without acknowledging the records."""
         result = BatchResult()
-        items: list[_Item] = []
+        items: list[Item] = []
         parsed = [(record, *parse_record(record)) for record in records]
         await self._fetch_keys(parsed, _where(self.topic, records))
         for record, body, invalid in parsed:
@@ -120,7 +87,7 @@ class Projector:
             for raw, reasons in invalid + bad:
                 result.rejected += 1
                 await self.dead_letter(raw, reasons, _record_where(self.topic, record))
-            items.extend(_Item(e, record) for e in valid)
+            items.extend(Item(e, record) for e in valid)
         result.add(await self._project(items, _where(self.topic, records)))
         for record in records:
             if record.offset >= self.positions.get(record.partition, 0):
@@ -141,11 +108,11 @@ class Projector:
         if pairs:
             await self.sink.retrying(self.keys.fetch, "keys of " + where, pairs)
 
-    async def _project(self, items: list[_Item], where: str) -> BatchResult:
+    async def _project(self, items: list[Item], where: str) -> BatchResult:
         """Fold `items` and write their rows. When ClickHouse refuses values, the events that
         carry them are found by halving: each half is folded and written on its own, down to
         single events, which are dead-lettered (docs/sink-protocol.md)."""
-        by_partition: dict[int, list[_Item]] = defaultdict(list)
+        by_partition: dict[int, list[Item]] = defaultdict(list)
         for item in items:
             by_partition[item.record.partition].append(item)
         # Outside the try: a refusal while reloading a partition is not these events' doing.
@@ -166,11 +133,12 @@ class Projector:
         return result
 
     async def _fold_and_write(
-        self, states: dict[int, PartitionState], by_partition: dict[int, list[_Item]], where: str
+        self, states: dict[int, IncrementalState], by_partition: dict[int, list[Item]], where: str
     ) -> BatchResult:
         result = BatchResult()
-        # Folding is CPU work: a thread keeps the event loop (HTTP ingest, heartbeats) moving.
-        batch = await asyncio.to_thread(self._apply_all, states, by_partition, result)
+        batch = SinkBatch()
+        for partition, items in by_partition.items():
+            await self._fold(states[partition], items, batch, result)
         batch.erased = [(r[0], r[3], r[6]) for r in batch.events if r[2] == ev.ERASED]
         if not batch:
             return result
@@ -179,15 +147,29 @@ class Projector:
         try:
             await self.sink.write(batch, where)
         except SinkDataError:
-            # The state took the refused events. Forget it: the next fold reloads it from
-            # ClickHouse, whose facts (the electors rows, written last) end at the last batch
-            # written whole; the reload also rewrites any aggregate rows this one left behind.
+            # The state took the refused events. Forget it: the next fold rebuilds it from
+            # ClickHouse, whose last commit ends at the last batch written whole
+            # (docs/incremental-fold.md); the rebuild also rewrites the rows this one left.
             for p in by_partition:
                 self.partitions.pop(p, None)
             raise
         if batch.erased and self.keys is not None:
             self.keys.forget((e, x) for e, x, _ in batch.erased)
         return result
+
+    async def _fold(
+        self, state: IncrementalState, items: list[Item], batch: SinkBatch, result: BatchResult
+    ) -> None:
+        """Fold one partition's items: the fast path in a thread (CPU work: the event loop
+        keeps answering HTTP and heartbeating), one history read for the entities that need
+        the slow path, then their re-folds, then the partition's rows."""
+        fold = PartitionFold(state, items, time.time_ns())
+        slow = await asyncio.to_thread(fold.fast, batch, result)
+        if slow:
+            before = min(i.record.offset for i in items) if self.replaying else None
+            found = await self.sink.histories(state.partition, list(slow), before)
+            await asyncio.to_thread(fold.slow, slow, found, batch, result)
+        fold.rows(batch)
 
     def _seal_payloads(self, rows: list[Row]) -> None:
         """Seal the personal fields of the events rows' payloads with their electors' keys
@@ -206,7 +188,7 @@ class Projector:
                 payload = ev.seal(payload, row[3], key)
             row[8] = msgspec.json.encode(payload).decode()
 
-    async def _refuse(self, item: _Item, err: SinkDataError) -> BatchResult:
+    async def _refuse(self, item: Item, err: SinkDataError) -> BatchResult:
         """Dead-letter one event whose values ClickHouse refused, and remove its events row
         if that insert had been taken before another table refused the event."""
         record, event = item.record, item.event
@@ -221,85 +203,81 @@ class Projector:
                     self.topic, record.partition, record.offset, err)  # fmt: skip
         return BatchResult(rejected=1)
 
-    async def _state(self, partition: int) -> PartitionState:
+    async def _state(self, partition: int) -> IncrementalState:
         state = self.partitions.get(partition)
         if state is None:
             state = await self.load(partition)
         return state
 
-    async def load(self, partition: int) -> PartitionState:
-        """Rebuild a partition's state from ClickHouse and re-write its aggregates from it.
-
-        Aggregates are always derived from the stored facts, never trusted: a crash between
-        the sink's inserts may have left them behind the facts; this heals it.
-        """
+    async def load(self, partition: int) -> IncrementalState:
+        """The partition's state from ClickHouse: restored from the electors' compact records
+        and the stored aggregates when its rows are all committed, else rebuilt from its
+        facts (docs/incremental-fold.md)."""
         started = time.perf_counter()
-        rows = await self.sink.load_partition(partition)
-        state = PartitionState(partition)
-        decoder = msgspec.json.Decoder(list[Fact])
-        for election_id, elector_id, facts in rows:
-            state.load((election_id, elector_id), decoder.decode(facts))
-        await self.rewrite_aggregates(state, "reload")
+        if await self.sink.committed(partition):
+            state, how = await self._restore(partition), "restored"
+        else:
+            state, how = await self._rebuild(partition), "rebuilt"
         self.partitions[partition] = state
-        log.info(
-            "loaded partition %d: %d entities in %.2fs",
-            partition, len(rows), time.perf_counter() - started,
-        )  # fmt: skip
+        log.info("%s partition %d: %d entities in %.2fs",
+                 how, partition, len(state), time.perf_counter() - started)  # fmt: skip
         return state
 
-    async def rewrite_aggregates(self, state: PartitionState, why: str) -> None:
-        """Write every aggregate row of the partition from `state`, zeroing stale stored keys."""
-        partition = state.partition
-        stored_cells, stored_deltas = await self.sink.stored_keys(partition)
-        version = time.time_ns()
-        cell_keys = set(state.cells) | {(r[0], cell_of(r[1:])) for r in stored_cells}
-        delta_keys = set(state.deltas) | {(r[0], cell_of(r[1:8]), r[8]) for r in stored_deltas}
-        batch = SinkBatch()
-        batch.cells = _cell_rows(state, cell_keys, version)
-        batch.deltas = _delta_rows(state, delta_keys, version)
-        await self.sink.write(batch, f"{self.topic} partition {partition} ({why})")
+    async def _restore(self, partition: int) -> IncrementalState:
+        records = await self.sink.compact_records(partition)
+        cells, deltas = await self.sink.aggregates(partition)
 
-    def _apply_all(
+        def build() -> IncrementalState:
+            state = IncrementalState(partition)
+            for election_id, elector_id, stored in records:
+                state.restore((election_id, elector_id), *stored)
+            state.cells.update(cells)
+            state.deltas.update(deltas)
+            return state
+
+        return await asyncio.to_thread(build)
+
+    async def _rebuild(self, partition: int) -> IncrementalState:
+        """Re-fold every stored history of the partition (its cut-short batch dropped first),
+        then rewrite its electors and aggregate rows from the result, and commit. Histories
+        from before migration 0005, held whole in electors rows, move to `facts` here."""
+        await self.sink.drop_uncommitted(partition)
+        found = await self.sink.histories(partition, None)
+        legacy = {k: v for k, v in (await self.sink.legacy_histories(partition)).items()
+                  if k not in found}  # fmt: skip
+
+        def build() -> IncrementalState:
+            state = IncrementalState(partition)
+            for key, facts in (found | legacy).items():
+                state.load(key, facts)
+            return state
+
+        state = await asyncio.to_thread(build)
+        moved = [fact_row(e, x, f, partition, LEGACY_OFFSET, 0)
+                 for (e, x), facts in legacy.items() for f in facts]  # fmt: skip
+        await self.rewrite_aggregates(state, "rebuild", electors=True, facts=moved)
+        return state
+
+    async def rewrite_aggregates(
         self,
-        states: dict[int, PartitionState],
-        by_partition: dict[int, list[_Item]],
-        result: BatchResult,
-    ) -> SinkBatch:
-        batch = SinkBatch()
-        for partition, items in by_partition.items():
-            self._apply(states[partition], items, batch, result)
-        return batch
-
-    def _apply(
-        self, state: PartitionState, items: list[_Item], batch: SinkBatch, result: BatchResult
+        state: IncrementalState,
+        why: str,
+        electors: bool = False,
+        facts: list[Row] | None = None,
     ) -> None:
-        by_entity: dict[EntityKey, list[_Item]] = defaultdict(list)
-        for item in items:
-            key = (item.event.election_id, ev.elector_id_of(item.event) or "")
-            by_entity[key].append(item)
-        changes = Changes()
+        """Write every aggregate row of the partition from `state`, zeroing stale stored keys
+        (and every elector's row when `electors`, and `facts` rows), then commit it."""
+        partition = state.partition
+        stored_cells, stored_deltas = await self.sink.aggregates(partition)
         version = time.time_ns()
-        for key, entity_items in by_entity.items():
-            by_id: dict[str, _Item] = {}
-            for item in entity_items:
-                by_id.setdefault(item.event.event_id, item)
-            accepted = state.apply(key, [fact_of(i.event) for i in entity_items], changes)
-            result.duplicates += len(entity_items) - len(accepted)
-            for fact in accepted:
-                item = by_id[fact.event_id]
-                source, offset = item.record.source, item.record.offset
-                batch.events.append(event_row(item.event, key[1], source, state.partition, offset))
-                result.accepted += 1
-                result.by_type[fact.type] += 1
-                result.newest_event_us = max(result.newest_event_us, fact.at)
-        for (election_id, elector_id), elector in changes.entities.items():
-            facts = state.entities[(election_id, elector_id)].facts
-            row = elector_row(election_id, elector_id, elector, facts, state.partition, version)
-            batch.electors.append(row)
-        batch.cells.extend(_cell_rows(state, changes.cells, version))
-        batch.deltas.extend(_delta_rows(state, changes.deltas, version))
-        _forget_zeros(state.cells, changes.cells)
-        _forget_zeros(state.deltas, changes.deltas)
+        batch = SinkBatch()
+        batch.cells = cell_rows(state, set(state.cells) | set(stored_cells), version)
+        batch.deltas = delta_rows(state, set(state.deltas) | set(stored_deltas), version)
+        if electors:
+            batch.electors = [state_row(state, key, version) for key in entities(state)]
+        batch.facts = facts or []
+        batch.commits = [[partition, version]]
+        await self.sink.write(batch, f"{self.topic} partition {partition} ({why})")
 
 
 def _record_where(topic: str, record: Record) -> dict[str, Any]:
@@ -315,22 +293,3 @@ def _where(topic: str, records: list[Record]) -> str:
         span = spans.setdefault(r.partition, [r.offset, r.offset])
         span[0], span[1] = min(span[0], r.offset), max(span[1], r.offset)
     return topic + " " + ", ".join(f"p{p}@{a}..{b}" for p, (a, b) in sorted(spans.items()))
-
-
-def _cell_rows(state: PartitionState, keys: Iterable[CellKey], version: int) -> list[Row]:
-    """The cells rows of `keys` with the partition's current counts (0 for a stale key)."""
-    p, counts = state.partition, state.cells
-    return [cell_row(e, cell, p, counts.get((e, cell), 0), version) for e, cell in keys]
-
-
-def _delta_rows(state: PartitionState, keys: Iterable[DeltaKey], version: int) -> list[Row]:
-    """The deltas rows of `keys` with the partition's current changes (0 for a stale key)."""
-    p, changes = state.partition, state.deltas
-    return [delta_row(e, cell, at, p, changes.get((e, cell, at), 0), version)
-            for e, cell, at in keys]  # fmt: skip
-
-
-def _forget_zeros(counts: dict[Any, int], keys: Iterable[Any]) -> None:
-    for key in keys:
-        if counts.get(key) == 0:
-            del counts[key]

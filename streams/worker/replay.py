@@ -20,7 +20,7 @@ from faust.types import TP
 
 from streams.errors import TurnoutError
 from streams.events import record_of
-from streams.fold import PartitionState
+from streams.fold import IncrementalState
 from streams.kafka_config import aiokafka_kwargs
 from streams.settings import EVENTS_TOPIC
 from streams.worker.projector import Projector
@@ -86,11 +86,13 @@ class Replay:
             self.progress.total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
             projector = Projector(runtime.sink, _count_only, EVENTS_TOPIC, runtime.pseudonym_key,
                                   runtime.keyring, runtime.settings.encryption)  # fmt: skip
+            projector.replaying = True  # its slow path reads only what came before its batch
             for tp in tps:
-                projector.partitions[tp.partition] = PartitionState(tp.partition)
+                projector.partitions[tp.partition] = IncrementalState(tp.partition)
             await self._read(projector, {tp.partition: (starts[tp], ends[tp]) for tp in tps})
             for state in projector.partitions.values():
                 await projector.rewrite_aggregates(state, "replay")
+            projector.replaying = False
             for tp in tps:
                 projector.positions[tp.partition] = ends[tp]
             projector.dead_letter = runtime.dead_letter  # live again: new junk is dead-lettered

@@ -20,7 +20,7 @@ from clickhouse_connect.driver.client import Client
 
 from streams import events as ev
 from streams.events import MasterKeyError, Record, partition_for
-from streams.fold import PartitionState
+from streams.fold import IncrementalState
 from streams.read.subject import held_in
 from streams.settings import EVENTS_TOPIC
 from streams.store import Keyring, Sink, erase_electors
@@ -89,8 +89,9 @@ class Pipeline:
     def replay(self) -> None:
         """As worker.replay does: a fresh projector over the whole log, then stale rows zeroed."""
         projector = self.new_projector()
+        projector.replaying = True
         for p in range(PARTITIONS):
-            projector.partitions[p] = PartitionState(p)
+            projector.partitions[p] = IncrementalState(p)
 
         async def run() -> None:
             await projector.process(self.log)
@@ -125,7 +126,7 @@ def test_personal_fields_are_stored_sealed_whichever_way_they_came(pipeline: Pip
     payloads = [r[0] for r in pipeline.client.query(query).result_rows]
     assert len(payloads) == 13 and all(ev.SEALED in p for p in payloads)
     assert MARKER not in " ".join(payloads)
-    assert holding(pipeline.client, MARKER).keys() == {"electors", "cells", "deltas"}
+    assert holding(pipeline.client, MARKER).keys() == {"electors", "facts", "cells", "deltas"}
     [wrapped] = pipeline.client.query(
         "SELECT wrapped FROM elector_keys FINAL WHERE elector_id = 'victim'"
     ).result_rows

@@ -155,7 +155,7 @@ def test_reads_and_writes_are_retried_until_the_fault_clears(client: Client):
     sink = Sink(client, max_backoff=0.05)
     sink.read_failures_to_inject = 3
     sink.failures_to_inject = 2
-    asyncio.run(sink.load_partition(0))
+    asyncio.run(sink.compact_records(0))
     asyncio.run(sink.write(SinkBatch(deltas=[delta_row(E, CELL, 5, 0, 0, 1)]), "test"))
     assert sink.read_failures_to_inject == sink.failures_to_inject == 0
 

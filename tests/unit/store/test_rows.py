@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from streams import events as ev
-from streams.fold import Cell, ElectorState, Fact
+from streams.fold import Cell, ElectorState, Fact, IncrementalState
+from streams.fold.compact import ID_BYTES, pack_ids
 from streams.store import (
     CELL_COLUMNS,
     CELL_DIMENSIONS,
@@ -22,6 +21,7 @@ from streams.store import (
     event_row,
     to_us,
 )
+from streams.store.rows import FACT_COLUMNS, Stored, fact_of_row, fact_row, stored_of
 
 E = "2026-05-07-rows"
 CELL = Cell("W1", "W1A", "25-34", "LAB", contacted=True, voted=False, registered=True)
@@ -92,27 +92,53 @@ def test_event_row_of_an_election_level_event_has_no_elector():
     assert row["occurred_at"] == 1_775_034_000_000_000
 
 
-def test_elector_row_of_a_counted_elector():
+def stored(facts: list[Fact]) -> Stored:
+    """The compact record the incremental fold keeps for an elector of `facts`."""
+    state = IncrementalState(2)
+    state.load((E, "el-1"), facts)
+    return state.stored((E, "el-1"))
+
+
+def test_elector_row_of_a_counted_elector_carries_its_compact_record():
     state = ElectorState(cell=CELL, likelihood=7)
-    row = named(ELECTOR_COLUMNS, elector_row(E, "el-1", state, FACTS, 2, 99))
-    facts = row.pop("facts")
+    record = stored(FACTS)
+    row = named(ELECTOR_COLUMNS, elector_row(E, "el-1", state, record, 2, 99))
+    compact = [row.pop(c) for c in ("frame", "newest", "ids", "awaited")]
     assert row == {
         "election_id": E, "elector_id": "el-1", "partition": 2, "counted": 1, "ward": "W1",
         "polling_district": "W1A", "age_band": "25-34", "intention": "LAB", "likelihood": 7,
         "contacted": 1, "voted": 0, "registered": 1, "version": 99,
     }  # fmt: skip
-    assert msgspec.json.decode(facts, type=list[Fact]) == FACTS
+    assert stored_of(*compact) == record  # read back as written: the restart's input
+    assert compact[1] == 2 and len(bytes.fromhex(compact[2])) == 2 * ID_BYTES
 
 
-def test_elector_row_of_a_removed_elector_counts_nowhere_but_keeps_the_facts():
+def test_elector_row_of_a_removed_elector_counts_nowhere_but_keeps_its_record():
     facts = [*FACTS, Fact("x1", "elector.removed", 3)]
-    row = named(ELECTOR_COLUMNS, elector_row(E, "el-1", None, facts, 2, 99))
+    record = stored(facts)
+    row = named(ELECTOR_COLUMNS, elector_row(E, "el-1", None, record, 2, 99))
+    compact = [row.pop(c) for c in ("frame", "newest", "ids", "awaited")]
     assert row == {
         "election_id": E, "elector_id": "el-1", "partition": 2, "counted": 0, "ward": "",
         "polling_district": "", "age_band": "", "intention": "", "likelihood": -1,
-        "contacted": 0, "voted": 0, "registered": 0, "facts": msgspec.json.encode(facts).decode(),
-        "version": 99,
+        "contacted": 0, "voted": 0, "registered": 0, "version": 99,
     }  # fmt: skip
+    assert stored_of(*compact) == record
+
+
+def test_a_retraction_awaiting_its_target_is_kept_in_the_record():
+    facts = [*FACTS, Fact("t1", "event.retracted", 3, target="later")]
+    record = stored(facts)
+    row = named(ELECTOR_COLUMNS, elector_row(E, "el-1", None, record, 2, 99))
+    assert record[3] == pack_ids(["later"])
+    assert stored_of(row["frame"], row["newest"], row["ids"], row["awaited"]) == record
+
+
+def test_a_fact_row_holds_every_field_the_fold_reads_back():
+    row = named(FACT_COLUMNS, fact_row(E, "el-1", FACTS[1], 3, 41, 99))
+    assert (row["partition"], row["offset"], row["version"]) == (3, 41, 99)
+    read_back = [row[c] for c in FACT_COLUMNS[2:-1] if c not in ("partition", "offset")]
+    assert fact_of_row(read_back) == FACTS[1]
 
 
 def test_cell_row_counts_the_electors_of_a_cell():

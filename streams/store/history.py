@@ -1,0 +1,126 @@
+"""What a worker reads back to rebuild and advance a partition's incremental state
+(docs/incremental-fold.md): the electors' compact records, the stored aggregates, the
+partition's last commit, and electors' histories from the facts table for the slow path.
+
+A partition's batch is written whole when its `commits` row is: every facts, cells, deltas
+and electors row of the partition has a version no newer than the last commit's. Only then
+are the stored aggregates trusted on a restart; otherwise the partition is rebuilt from its
+facts, the rows of the batch that was cut short dropped first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+from streams.fold import Fact
+from streams.store.rows import CELL_DIMENSIONS, Stored, cell_of, fact_of_row, stored_of
+
+EntityKey = tuple[str, str]
+_DIMS = ", ".join(CELL_DIMENSIONS)
+_FACT = ("event_id, type, at, ward, polling_district, age_band, outcome, intention, "
+         "likelihood, target")  # fmt: skip
+_VERSIONED = ("facts", "cells", "deltas", "electors")  # written before a batch's commit
+
+
+def last_commit(client: Client, partition: int) -> int | None:
+    """The version of the partition's last batch written whole (None: none yet)."""
+    rows = client.query(
+        "SELECT max(version), count() FROM commits WHERE partition = {p:UInt16}",
+        parameters={"p": partition},
+    ).result_rows
+    return int(rows[0][0]) if rows and rows[0][1] else None
+
+
+def committed(client: Client, partition: int) -> bool:
+    """Whether every row of the partition belongs to a batch written whole."""
+    commit = last_commit(client, partition)
+    if commit is None:
+        return False
+    newest = " UNION ALL ".join(
+        f"SELECT max(version) AS v FROM {t} WHERE partition = {{p:UInt16}}" for t in _VERSIONED
+    )
+    rows = client.query(f"SELECT max(v) FROM ({newest})", parameters={"p": partition})
+    return int(rows.result_rows[0][0] or 0) <= commit
+
+
+def drop_uncommitted(client: Client, partition: int) -> None:
+    """Delete the facts rows of the partition's batch that was cut short (newer than its
+    last commit): its records were not acknowledged, so they come again."""
+    commit = last_commit(client, partition) or 0
+    client.command(
+        "DELETE FROM facts WHERE partition = {p:UInt16} AND version > {v:UInt64}",
+        parameters={"p": partition, "v": commit},
+    )
+
+
+def compact_records(client: Client, partition: int) -> list[tuple[str, str, Stored]]:
+    """(election_id, elector_id, compact record) of every entity stored for the partition."""
+    result = client.query(
+        "SELECT election_id, elector_id, frame, newest, ids, awaited FROM electors FINAL "
+        "WHERE partition = {p:UInt16}",
+        parameters={"p": partition},
+    )
+    return [(e, x, stored_of(f, n, i, a)) for e, x, f, n, i, a in result.result_rows]
+
+
+def aggregates(
+    client: Client, partition: int
+) -> tuple[dict[tuple[str, Any], int], dict[tuple[str, Any, int], int]]:
+    """The partition's non-zero cells and deltas counts, as the state keeps them."""
+    p = {"p": partition}
+    cells = client.query(
+        f"SELECT election_id, {_DIMS}, electors FROM cells FINAL "
+        "WHERE partition = {p:UInt16} AND electors != 0",
+        parameters=p,
+    ).result_rows
+    deltas = client.query(
+        f"SELECT election_id, {_DIMS}, toUnixTimestamp64Micro(at), change FROM deltas FINAL "
+        "WHERE partition = {p:UInt16} AND change != 0",
+        parameters=p,
+    ).result_rows
+    return (
+        {(r[0], cell_of(r[1:8])): int(r[8]) for r in cells},
+        {(r[0], cell_of(r[1:8]), int(r[8])): int(r[9]) for r in deltas},
+    )
+
+
+def histories(
+    client: Client,
+    partition: int,
+    keys: Sequence[EntityKey] | None,
+    before: int | None = None,
+) -> dict[EntityKey, list[Fact]]:
+    """The stored facts of `keys` (every entity of the partition when None), those carried
+    by records before offset `before` only when given (a replay reads its own past)."""
+    where = "partition = {p:UInt16}"
+    params: dict[str, Any] = {"p": partition}
+    if keys is not None:
+        where += " AND (election_id, elector_id) IN {keys:Array(Tuple(String, String))}"
+        params["keys"] = sorted(set(keys))
+    if before is not None:
+        where += " AND offset < {before:UInt64}"
+        params["before"] = before
+    result = client.query(
+        f"SELECT election_id, elector_id, {_FACT} FROM facts FINAL WHERE {where}",
+        parameters=params,
+    )
+    found: dict[EntityKey, list[Fact]] = {}
+    for row in result.result_rows:
+        found.setdefault((row[0], row[1]), []).append(fact_of_row(row[2:]))
+    return found
+
+
+def legacy_histories(client: Client, partition: int) -> dict[EntityKey, list[Fact]]:
+    """Histories still held whole in electors rows written before migration 0005 (the
+    partition's first rebuild writes them to `facts`, and compact records in their place)."""
+    result = client.query(
+        "SELECT election_id, elector_id, facts FROM electors FINAL "
+        "WHERE partition = {p:UInt16} AND facts != '' AND ids = ''",
+        parameters={"p": partition},
+    )
+    decode = msgspec.json.Decoder(list[Fact]).decode
+    return {(e, x): decode(facts) for e, x, facts in result.result_rows}
