@@ -38,6 +38,7 @@ TABLES = sorted(
     {name for _, _, statements in migrations() for statement in statements
      for name in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", statement)}
 )  # fmt: skip
+UNSCOPED = {"audit", "commits"}  # no election_id column: scanned whole
 AS_OF = "2026-04-25T00:00:00+00:00"  # after every canvass, before any vote
 
 
@@ -57,7 +58,7 @@ def tables_holding(services: Settings, election_id: str, needle: str) -> dict[st
     analyst = ApiClient(services, token=TOKENS["analyst"])
     found = {}
     for table in TABLES:
-        where = "" if table == "audit" else f" WHERE election_id = '{election_id}'"
+        where = "" if table in UNSCOPED else f" WHERE election_id = '{election_id}'"
         rows = analyst.sql(f"SELECT * FROM {table}{where}")["rows"]
         n = sum(needle in msgspec.json.encode(row).decode() for row in rows)
         if n:
