@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.engine import migrated_engine
 from streams import events as ev
 from streams.errors import EventRejected
-from streams.fold import Changes, PartitionState
+from streams.fold import Changes, IncrementalState, PartitionState
 from streams.sim import SimulationConfig, simulate
 from streams.store import Row, cell_row, delta_row, elector_row, event_row
 from streams.store.rows import CELL_COLUMNS, DELTA_COLUMNS, ELECTOR_COLUMNS, EVENT_COLUMNS
@@ -127,8 +127,10 @@ def fold(
             offset, event = by_id[fact.event_id]
             rows["events"].append(event_row(event, key[1], "bench", p, offset))
     for (election_id, elector_id), elector in changes.entities.items():
-        facts = state.entities[(election_id, elector_id)].facts
-        rows["electors"].append(elector_row(election_id, elector_id, elector, facts, p, version))
+        record = IncrementalState(p)  # the compact record the worker stores for the elector
+        record.load((election_id, elector_id), state.entities[(election_id, elector_id)].facts)
+        stored = record.stored((election_id, elector_id))
+        rows["electors"].append(elector_row(election_id, elector_id, elector, stored, p, version))
     for election_id, cell in changes.cells:
         count = state.cells.get((election_id, cell), 0)
         rows["cells"].append(cell_row(election_id, cell, p, count, version))
@@ -193,9 +195,14 @@ class Formats:
     def rowbinary(self, client: Any, table: str, rows: Sequence[Row]) -> None:
         base = self.base(table)
         packers = [PACKERS.get(strip(t)) for t in self.types[base]]
+        nullable = [t.startswith("Nullable(") for t in self.types[base]]
         out = bytearray()
         for row in rows:
-            for packer, value in zip(packers, row, strict=True):
+            for packer, value, maybe in zip(packers, row, nullable, strict=True):
+                if maybe:  # Nullable(T): a null byte, then T unless null
+                    out.append(value is None)
+                    if value is None:
+                        continue
                 if packer is None:  # String: unsigned LEB128 length, then the bytes
                     data = value.encode()
                     n = len(data)
@@ -220,9 +227,11 @@ ARROW = {"String": pa.string(), "UInt8": pa.uint8(), "UInt16": pa.uint16(),
 
 
 def strip(ch_type: str) -> str:
-    """LowCardinality(String) is sent as String; the engine encodes the dictionary."""
-    if ch_type.startswith("LowCardinality("):
-        return ch_type.removeprefix("LowCardinality(").removesuffix(")")
+    """LowCardinality(String) is sent as String (the engine encodes the dictionary), and
+    Nullable(T) as T (Arrow columns are nullable)."""
+    for wrapper in ("LowCardinality(", "Nullable("):
+        if ch_type.startswith(wrapper):
+            return strip(ch_type.removeprefix(wrapper).removesuffix(")"))
     return ch_type
 
 

@@ -9,10 +9,10 @@ hour, and effect; it prints p50/p95 latency per query.
 
 The data is synthetic but goes through the real fold: each elector's facts (registration,
 canvass attempts with intentions and likelihoods, a vote, some removals and retractions) are
-folded by `streams.state.PartitionState`, and the `electors`, `cells` and `deltas` rows are
-exactly what the sink would write for them (written with `Sink.write_sync`, in 500,000-row
-inserts); `events` holds the same events as JSON payloads. Without --path the engine's folder
-is temporary; with it, a second run skips the load.
+folded by `streams.fold.IncrementalState`, and the `facts`, `electors`, `cells`, `deltas` and
+`commits` rows are exactly what the sink would write for them (written with
+`Sink.write_sync`, in 500,000-row inserts); `events` holds the same events as JSON payloads.
+Without --path the engine's folder is temporary; with it, a second run skips the load.
 
     .venv/bin/python bench/queries.py [--electors 1000000] [--events N] [--runs 20]
                                       [--path DIR] [--optimize]
@@ -37,12 +37,12 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.engine import migrated_engine
-from streams.fold.rules import Fact, fold
-from streams.fold.state import PartitionState
+from streams.fold import IncrementalState
+from streams.fold.rules import Fact
 from streams.read import campaign, forecast
 from streams.read import queries as q
 from streams.read.reader import Reader
-from streams.store import Sink, SinkBatch, cell_row, delta_row, elector_row
+from streams.store import Sink, SinkBatch, cell_row, delta_row, elector_row, fact_row
 
 ELECTION = "2026-05-07-bench"
 OUR_PARTY = "LAB"
@@ -58,7 +58,7 @@ LEANING_WEIGHTS = (34, 26, 10, 6, 6, 10, 4, 4)
 TURNOUT_BY_AGE = {"18-24": 0.22, "25-34": 0.27, "35-44": 0.33, "45-54": 0.4, "55-64": 0.47,
                   "65+": 0.58, "unknown": 0.3}  # fmt: skip
 OUTCOMES = ("not_home", "refused", "moved", "inaccessible")
-TABLES = ("events", "electors", "cells", "deltas")
+TABLES = ("events", "facts", "electors", "cells", "deltas", "commits")
 
 # Times are microseconds since the epoch, as in streams.fold.Fact.
 HOUR = 3_600_000_000
@@ -184,15 +184,20 @@ def load(client: Any, electors: int, events: int) -> dict[str, int]:
               "timezone": "Europe/London"}  # fmt: skip
     loader.add("events", event_row("", 0, 0, ["opened", "election.opened", REGISTER_FROM, opened]))
     for partition in range(PARTITIONS):
-        state = PartitionState(partition)
+        state = IncrementalState(partition)
         offset = 0
         for i in range(partition, electors, PARTITIONS):
             elector_id, facts, evs = gen.elector(i)
+            first = offset + 1
             for event in evs:
                 offset += 1
                 loader.add("events", event_row(elector_id, partition, offset, event))
-            state.load((ELECTION, elector_id), facts)  # the real fold: moves into cells/deltas
-            row = elector_row(ELECTION, elector_id, fold(facts), facts, partition, version)
+            key = (ELECTION, elector_id)
+            state.load(key, facts)  # the real fold: moves into cells/deltas
+            for n, fact in enumerate(facts):
+                loader.add("facts", fact_row(ELECTION, elector_id, fact, partition, first + n,
+                                             version))  # fmt: skip
+            row = elector_row(*key, state.state_of(key), state.stored(key), partition, version)
             loader.add("electors", row)
         for (election, cell), n in state.cells.items():
             if n:
@@ -200,6 +205,7 @@ def load(client: Any, electors: int, events: int) -> dict[str, int]:
         for (election, cell, at), change in state.deltas.items():
             if change:
                 loader.add("deltas", delta_row(election, cell, at, partition, change, version))
+        loader.add("commits", [partition, version])  # written whole: a worker may restore it
         loader.flush()
         print(f"  partition {partition}: {sum(loader.rows.values()):,} rows so far", flush=True)
     return loader.rows

@@ -66,7 +66,9 @@ class Projector:
         self.encrypt = encrypt and keys is not None  # events.payload keeps them sealed
         self.partitions: dict[int, IncrementalState] = {}
         self.positions: dict[int, int] = {}  # next offset to process, per partition
-        self.replaying = False  # a replay's slow path reads only the history before its batch
+        # Partitions whose state holds only what a replay has read so far: their slow path
+        # reads only the history before the batch (a reload takes the partition out).
+        self.replaying: set[int] = set()
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget partitions this worker no longer owns (they are reloaded if they return)."""
@@ -166,7 +168,8 @@ class Projector:
         fold = PartitionFold(state, items, time.time_ns())
         slow = await asyncio.to_thread(fold.fast, batch, result)
         if slow:
-            before = min(i.record.offset for i in items) if self.replaying else None
+            replaying = state.partition in self.replaying
+            before = min(i.record.offset for i in items) if replaying else None
             found = await self.sink.histories(state.partition, list(slow), before)
             await asyncio.to_thread(fold.slow, slow, found, batch, result)
         fold.rows(batch)
@@ -214,6 +217,7 @@ class Projector:
         and the stored aggregates when its rows are all committed, else rebuilt from its
         facts (docs/incremental-fold.md)."""
         started = time.perf_counter()
+        self.replaying.discard(partition)  # the reload holds every stored history
         if await self.sink.committed(partition):
             state, how = await self._restore(partition), "restored"
         else:

@@ -86,13 +86,13 @@ class Replay:
             self.progress.total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
             projector = Projector(runtime.sink, _count_only, EVENTS_TOPIC, runtime.pseudonym_key,
                                   runtime.keyring, runtime.settings.encryption)  # fmt: skip
-            projector.replaying = True  # its slow path reads only what came before its batch
-            for tp in tps:
+            for tp in tps:  # their slow path reads only what came before each batch
                 projector.partitions[tp.partition] = IncrementalState(tp.partition)
+                projector.replaying.add(tp.partition)
             await self._read(projector, {tp.partition: (starts[tp], ends[tp]) for tp in tps})
             for state in projector.partitions.values():
                 await projector.rewrite_aggregates(state, "replay")
-            projector.replaying = False
+            projector.replaying.clear()
             for tp in tps:
                 projector.positions[tp.partition] = ends[tp]
             projector.dead_letter = runtime.dead_letter  # live again: new junk is dead-lettered

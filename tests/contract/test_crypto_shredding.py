@@ -89,9 +89,9 @@ class Pipeline:
     def replay(self) -> None:
         """As worker.replay does: a fresh projector over the whole log, then stale rows zeroed."""
         projector = self.new_projector()
-        projector.replaying = True
         for p in range(PARTITIONS):
             projector.partitions[p] = IncrementalState(p)
+            projector.replaying.add(p)
 
         async def run() -> None:
             await projector.process(self.log)
