@@ -230,7 +230,7 @@ def derived(client: Client) -> dict[str, set[tuple[Any, ...]]]:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("table", ["events", "cells", "deltas", "electors"])
+@pytest.mark.parametrize("table", ["events", "facts", "cells", "deltas", "electors"])
 def test_events_whose_rows_are_refused_are_dead_lettered_and_the_rest_is_projected_exactly(
     chdb_home: Path, table: str, caplog: pytest.LogCaptureFixture
 ):
