@@ -4,7 +4,7 @@ their whole history per batch; `IncrementalState` keeps a compact state and re-f
 history the caller reads) only when it must. No Faust, Kafka or ClickHouse below this folder,
 so the SPEC's rules are tested in microseconds."""
 
-from streams.fold.compact import Compact, id_hash, pack_ids
+from streams.fold.compact import Compact, InstantCounts, id_hash, pack_ids
 from streams.fold.incremental import HistoryMismatchError, IncrementalState
 from streams.fold.rules import (
     Cell,
@@ -22,6 +22,6 @@ from streams.fold.state import CellKey, Changes, DeltaKey, EntityKey, PartitionS
 
 __all__ = [
     "Cell", "CellKey", "Changes", "Compact", "DeltaKey", "ElectorState", "EntityKey", "Fact",
-    "Frame", "HistoryMismatchError", "IncrementalState", "Move", "PartitionState", "Projection",
-    "fold", "history", "id_hash", "moves", "pack_ids", "project",
+    "Frame", "HistoryMismatchError", "IncrementalState", "InstantCounts", "Move",
+    "PartitionState", "Projection", "fold", "history", "id_hash", "moves", "pack_ids", "project",
 ]  # fmt: skip

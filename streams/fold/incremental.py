@@ -32,7 +32,7 @@ re-fold left unchanged). Counts that reach zero are forgotten here.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import TypeVar
 
 from streams.errors import TurnoutError
@@ -40,6 +40,7 @@ from streams.fold.compact import (
     ID_BYTES,
     RETRACTED,
     Compact,
+    InstantCounts,
     Situations,
     first_wins,
     id_hash,
@@ -49,7 +50,7 @@ from streams.fold.compact import (
     unpack_ids,
 )
 from streams.fold.rules import ERASED, Cell, ElectorState, Fact, Frame, Move, move, replay
-from streams.fold.state import CellKey, Changes, DeltaKey, EntityKey
+from streams.fold.state import CellKey, Changes, EntityKey
 
 K = TypeVar("K")
 
@@ -66,7 +67,7 @@ class IncrementalState:
         self.electors: dict[str, dict[str, Compact]] = {}  # election -> elector ("" too)
         self.pending: dict[EntityKey, bytes] = {}  # packed hashes of awaited retraction targets
         self.cells: dict[CellKey, int] = {}
-        self.deltas: dict[DeltaKey, int] = {}
+        self.deltas = InstantCounts()
         self.situations = Situations()
 
     def __len__(self) -> int:
@@ -267,7 +268,7 @@ def _net(added: list[Move], removed: list[Move]) -> Counter[tuple[int, Cell]]:
     return net
 
 
-def _add(counts: dict[K, int], key: K, n: int, touched: set[K] | None) -> None:
+def _add(counts: MutableMapping[K, int], key: K, n: int, touched: set[K] | None) -> None:
     """counts[key] += n, forgetting zeros; the key joins `touched`."""
     value = counts.get(key, 0) + n
     if value:

@@ -11,12 +11,14 @@ facts, the rows of the batch that was cut short dropped first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any
 
 import msgspec
 from clickhouse_connect.driver.client import Client
 
-from streams.fold import Fact
+from streams.fold import Fact, InstantCounts
 from streams.store.rows import CELL_DIMENSIONS, Stored, cell_of, fact_of_row, stored_of
 
 EntityKey = tuple[str, str]
@@ -58,34 +60,56 @@ def drop_uncommitted(client: Client, partition: int) -> None:
 
 
 def compact_records(client: Client, partition: int) -> list[tuple[str, str, Stored]]:
-    """(election_id, elector_id, compact record) of every entity stored for the partition."""
-    result = client.query(
+    """(election_id, elector_id, compact record) of every entity stored for the partition,
+    read column by column; a frame shared by many electors is decoded once."""
+    columns = client.query(
         "SELECT election_id, elector_id, frame, newest, ids, awaited FROM electors FINAL "
         "WHERE partition = {p:UInt16}",
         parameters={"p": partition},
-    )
-    return [(e, x, stored_of(f, n, i, a)) for e, x, f, n, i, a in result.result_rows]
+    ).result_columns
+    if not columns:
+        return []
+    frames: dict[str, Stored] = {}
+    out = []
+    for e, x, f, n, i, a in zip(*columns, strict=True):
+        frame = frames.get(f)
+        if frame is None:
+            frame = frames[f] = stored_of(f, None, "", "")
+        out.append((e, x, (frame[0], n, bytes.fromhex(i), bytes.fromhex(a) if a else b"")))
+    return out
 
 
-def aggregates(
-    client: Client, partition: int
-) -> tuple[dict[tuple[str, Any], int], dict[tuple[str, Any, int], int]]:
-    """The partition's non-zero cells and deltas counts, as the state keeps them."""
+def aggregates(client: Client, partition: int) -> tuple[dict[tuple[str, Any], int], InstantCounts]:
+    """The partition's non-zero cells and deltas counts, as the state keeps them (each cell
+    one object, however many instants it has deltas at)."""
     p = {"p": partition}
-    cells = client.query(
+    cells_rows = client.query(
         f"SELECT election_id, {_DIMS}, electors FROM cells FINAL "
         "WHERE partition = {p:UInt16} AND electors != 0",
         parameters=p,
     ).result_rows
-    deltas = client.query(
-        f"SELECT election_id, {_DIMS}, toUnixTimestamp64Micro(at), change FROM deltas FINAL "
-        "WHERE partition = {p:UInt16} AND change != 0",
-        parameters=p,
-    ).result_rows
-    return (
-        {(r[0], cell_of(r[1:8])): int(r[8]) for r in cells},
-        {(r[0], cell_of(r[1:8]), int(r[8])): int(r[9]) for r in deltas},
-    )
+    known: dict[Any, Any] = {}  # values -> the one Cell; election_id -> the one string
+
+    def cell(values: Any) -> Any:
+        found = known.get(values)
+        if found is None:
+            found = known[values] = cell_of(values)
+        return found
+
+    def election(name: str) -> str:
+        return known.setdefault(name, name)  # type: ignore[no-any-return]
+
+    cells = {(election(r[0]), cell(r[1:8])): int(r[8]) for r in cells_rows}
+    deltas = InstantCounts()
+    sql = (f"SELECT election_id, {_DIMS}, toUnixTimestamp64Micro(at) AS at_us, change "
+           "FROM deltas FINAL WHERE partition = {p:UInt16} AND change != 0 "
+           f"ORDER BY election_id, {_DIMS}, at_us")  # fmt: skip
+    with client.query_row_block_stream(sql, parameters=p) as blocks:  # never all rows at once
+        for key, rows in groupby(chain.from_iterable(blocks), key=itemgetter(slice(0, 8))):
+            group = list(rows)
+            deltas.load(election(key[0]), cell(key[1:8]), [r[8] for r in group],
+                        [r[9] for r in group])  # fmt: skip
+    return cells, deltas
 
 
 def histories(

@@ -25,7 +25,7 @@ from clickhouse_connect.driver.client import Client
 
 from streams import metrics
 from streams.errors import SinkError
-from streams.fold import Fact
+from streams.fold import Fact, InstantCounts
 from streams.store import history
 from streams.store.erasure import Erased, erase_electors, purge_election
 from streams.store.failures import SinkDataError, describe, insert_error, scrub
@@ -119,9 +119,7 @@ class Sink:
         where = f"electors of partition {partition}"
         return await self._read(history.compact_records, where, partition)
 
-    async def aggregates(
-        self, partition: int
-    ) -> tuple[dict[tuple[str, Any], int], dict[tuple[str, Any, int], int]]:
+    async def aggregates(self, partition: int) -> tuple[dict[tuple[str, Any], int], InstantCounts]:
         """The partition's non-zero cells and deltas counts."""
         where = f"aggregates of partition {partition}"
         return await self._read(history.aggregates, where, partition)

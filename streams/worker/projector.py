@@ -236,7 +236,7 @@ class Projector:
             for election_id, elector_id, stored in records:
                 state.restore((election_id, elector_id), *stored)
             state.cells.update(cells)
-            state.deltas.update(deltas)
+            state.deltas = deltas
             return state
 
         return await asyncio.to_thread(build)
