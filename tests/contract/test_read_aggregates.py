@@ -175,7 +175,15 @@ def answers(reader: Reader) -> None:
         for bucket in q.BUCKETS.values():
             query = q.timeline_query(E, bucket, TZ, ward, "LAB")
             got = client.query(query.sql, parameters=query.parameters).result_rows
-            assert got == scanned_timeline(reader, bucket, ward)
+            scanned_rows = scanned_timeline(reader, bucket, ward)
+            assert got == scanned_rows
+            instant = reader.require_election(E).instant
+            assert reader.timeline(E, bucket, ward) == [
+                {"ward": w, "bucket_start": instant(start),
+                 "bucket_end": instant(start + bucket), "voted": v,
+                 "supporters_voted": ours, "opponents_voted": theirs}
+                for w, start, v, ours, theirs in scanned_rows
+            ]  # fmt: skip
         for query in (
             campaign.activity_by_session_query(E, ward),
             campaign.activity_by_hour_query(E, TZ, ward),
