@@ -15,7 +15,7 @@ folded by `streams.fold.IncrementalState`, and the `facts`, `electors`, `cells`,
 Without --path the engine's folder is temporary; with it, a second run skips the load.
 
     .venv/bin/python bench/queries.py [--electors 1000000] [--events N] [--runs 20]
-                                      [--path DIR] [--optimize]
+                                      [--path DIR] [--optimize] [--only NAME,NAME]
 """
 
 from __future__ import annotations
@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--optimize", action="store_true", help="also time after OPTIMIZE TABLE … FINAL"
     )
+    parser.add_argument(
+        "--only", help="time only the queries whose name contains one of these (comma-separated)"
+    )
     args = parser.parse_args(argv)
     args.events = args.events or 10 * args.electors
     path = Path(args.path) if args.path else Path(tempfile.mkdtemp(prefix="turnout-bench-"))
@@ -287,29 +290,33 @@ def main(argv: list[str] | None = None) -> int:
             rows = load(client, args.electors, args.events)
             took = time.perf_counter() - started
             print(f"loaded in {took:.0f}s: " + ", ".join(f"{n:,} {t}" for t, n in rows.items()))
-        report(Reader(client), client, args.runs, "as loaded")
+        report(Reader(client), client, args.runs, "as loaded", args.only)
         if args.optimize:
-            for table in TABLES:
+            for table in (*TABLES, "vote_deltas"):  # vote_deltas: the sink's mirror (0006)
                 client.command(f"OPTIMIZE TABLE {table} FINAL")
-            report(Reader(client), client, args.runs, "after OPTIMIZE FINAL")
+            report(Reader(client), client, args.runs, "after OPTIMIZE FINAL", args.only)
     finally:
         if not args.path:
             shutil.rmtree(path, ignore_errors=True)
     return 0
 
 
-def report(reader: Reader, client: Any, runs: int, label: str) -> None:
+def report(reader: Reader, client: Any, runs: int, label: str, only: str | None = None) -> None:
     parts = client.query(
         "SELECT table, count() FROM system.parts WHERE active AND database = currentDatabase() "
         "GROUP BY table ORDER BY table").result_rows  # fmt: skip
     print(f"\n{label} ({', '.join(f'{t}: {n} parts' for t, n in parts)}), {runs} runs each")
     print(f"{'query':<44} {'p50 ms':>8} {'p95 ms':>8} {'rows':>8}")
     for name, fn in cases(reader):
+        if only and not any(part in name for part in only.split(",")):
+            continue
         p50, p95, rows = timed(fn, runs)
         print(f"{name:<44} {1000 * p50:>8.1f} {1000 * p95:>8.1f} {rows:>8,}", flush=True)
     few = min(runs, 5)
     print(f"campaign analytics, {few} runs each")
     for name, fn in campaign_cases(reader):
+        if only and not any(part in name for part in only.split(",")):
+            continue
         p50, p95, rows = timed(fn, few)
         print(f"{name:<44} {1000 * p50:>8.1f} {1000 * p95:>8.1f} {rows:>8,}", flush=True)
 

@@ -221,6 +221,7 @@ def timeline_query(
 
     Net moves are summed per (ward, bucket) first; buckets with no net move are left out
     (the running total is unchanged there), then a running sum per ward gives the counts.
+    Reads `vote_deltas`, the deltas rows with voted = 1 (migration 0006), not all of `deltas`.
     """
     params: dict[str, Any] = {"election": election_id, "seconds": bucket_seconds, "tz": timezone}
     where = ""
@@ -240,8 +241,8 @@ FROM (
         sumIf(change, voted = 1) AS moved_voted,
         sumIf(change, voted = 1 AND {IS_OURS}) AS moved_supporters,
         sumIf(change, voted = 1 AND {IS_THEIRS}) AS moved_opponents
-    FROM deltas FINAL
-    PREWHERE election_id = {{election:String}} AND voted = 1{where}
+    FROM vote_deltas FINAL
+    PREWHERE election_id = {{election:String}}{where}
     GROUP BY ward, bucket
     HAVING moved_voted != 0 OR moved_supporters != 0 OR moved_opponents != 0
 )

@@ -33,15 +33,10 @@ Erased = tuple[str, str, int]  # (election_id, elector_id, partition)
 SYNC = {"mutations_sync": 1}  # a mutation returns when it is done
 _DIMS = ", ".join(CELL_DIMENSIONS)
 SNAPSHOTS = ("projections", "priorities")  # counts that included everyone at their instant
+# An election's rows; vote_deltas mirrors the voters' deltas rows (migration 0006).
 PURGED = (
-    "events",
-    "facts",
-    "electors",
-    "cells",
-    "deltas",
-    *SNAPSHOTS,
-    "alerts",
-)  # an election's rows
+    "events", "facts", "electors", "cells", "deltas", "vote_deltas", *SNAPSHOTS, "alerts",
+)  # fmt: skip
 
 
 def erase_electors(client: Client, erased: Sequence[Erased], settings: dict[str, Any]) -> None:
@@ -76,8 +71,9 @@ def drop_zero_aggregates(client: Client, elections: Sequence[str], partition: in
     _run(client, f"DELETE FROM cells WHERE {scope} AND {cells} IN (SELECT {cells} FROM cells "
                  f"FINAL WHERE {scope} AND electors = 0)", params)  # fmt: skip
     deltas = f"(election_id, at, {_DIMS}, partition)"
-    _run(client, f"DELETE FROM deltas WHERE {scope} AND {deltas} IN (SELECT {deltas} FROM "
-                 f"deltas FINAL WHERE {scope} AND change = 0)", params)  # fmt: skip
+    for table in ("deltas", "vote_deltas"):  # vote_deltas mirrors deltas (migration 0006)
+        _run(client, f"DELETE FROM {table} WHERE {scope} AND {deltas} IN (SELECT {deltas} "
+                     f"FROM {table} FINAL WHERE {scope} AND change = 0)", params)  # fmt: skip
 
 
 def purge_election(client: Client, election_id: str, settings: dict[str, Any]) -> None:

@@ -133,3 +133,11 @@ def delta_row(
 ) -> Row:
     """The net move of the partition's electors into `cell` at `at` (microseconds)."""
     return [election_id, at, *cell_values(cell), partition, change, version]
+
+
+_DELTA_VOTED = DELTA_COLUMNS.index("voted")
+
+
+def vote_rows(deltas: Sequence[Row]) -> list[Row]:
+    """The deltas rows of voters: the sink writes them to `vote_deltas` as well, unchanged."""
+    return [row for row in deltas if row[_DELTA_VOTED]]

@@ -37,6 +37,7 @@ from streams.store.rows import (
     FACT_COLUMNS,
     Row,
     Stored,
+    vote_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,9 @@ class Sink:
                 self.failures_to_inject -= 1
                 raise SinkError("ClickHouse write failed (injected fault)")
             self._insert("deltas", batch.deltas, DELTA_COLUMNS)
+            # After deltas: every vote_deltas key is then also a deltas key, which a reload
+            # zeroes when stale (migration 0006).
+            self._insert("vote_deltas", vote_rows(batch.deltas), DELTA_COLUMNS)
             electors = batch.electors
             if batch.erased:  # before the electors rows: a reload then finds them erased
                 self.removals += 1

@@ -126,7 +126,8 @@ def test_personal_fields_are_stored_sealed_whichever_way_they_came(pipeline: Pip
     payloads = [r[0] for r in pipeline.client.query(query).result_rows]
     assert len(payloads) == 13 and all(ev.SEALED in p for p in payloads)
     assert MARKER not in " ".join(payloads)
-    assert holding(pipeline.client, MARKER).keys() == {"electors", "facts", "cells", "deltas"}
+    held = {"electors", "facts", "cells", "deltas", "vote_deltas"}
+    assert holding(pipeline.client, MARKER).keys() == held
     [wrapped] = pipeline.client.query(
         "SELECT wrapped FROM elector_keys FINAL WHERE elector_id = 'victim'"
     ).result_rows

@@ -134,12 +134,8 @@ def test_after_erasure_nothing_holds_the_elector_and_counts_equal_truth_without_
     assert letters.since(1, match=lambda x: x["raw"].get("event_id") == refused["event_id"])
     letters.close()
     settled(api, election_id)
-    assert tables_holding(services, election_id, secret).keys() == {
-        "electors",
-        "facts",
-        "cells",
-        "deltas",
-    }
+    held = {"electors", "facts", "cells", "deltas", "vote_deltas"}  # plaintext; events sealed
+    assert tables_holding(services, election_id, secret).keys() == held
     assert files_holding(services.home / "kafka", secret) == []  # sealed in the log
     with_victim = ground_truth([*others, *victim])
     assert_rows_equal_truth(settled(api, election_id), with_victim)

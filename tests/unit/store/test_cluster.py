@@ -51,8 +51,12 @@ def name_of(tree: dict[str, Any]) -> str:
 
 def base_tables(parser: Client, folder: Any = None) -> dict[str, dict[str, Any]]:
     found = migrations() if folder is None else migrations(folder)
-    return {t["table"]: t for _, _, statements in found for t in trees(parser, statements)
-            if t["type"] == "CreateQuery"}  # fmt: skip
+    return {
+        t["table"]: t
+        for _, _, statements in found
+        for t in trees(parser, statements)
+        if t["type"] == "CreateQuery"
+    }
 
 
 def variant_tables(parser: Client, folder: Any = None) -> dict[str, dict[str, Any]]:
@@ -74,7 +78,7 @@ def test_every_generated_statement_is_parsed_by_the_embedded_engine(parser: Clie
     ]
     parsed = trees(parser, [s for s in statements if s.strip()])
     kinds = {t["type"] for t in parsed}
-    assert kinds == {"CreateQuery", "AlterQuery", "InsertQuery"}  # ALTER: 0005 adds columns
+    assert kinds == {"CreateQuery", "AlterQuery", "InsertQuery"}  # ALTER: 0005, 0006 add columns
     assert all(t.get("cluster") == "turnout_cluster" for t in parsed if t["type"] != "InsertQuery")
 
 
