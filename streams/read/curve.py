@@ -56,11 +56,11 @@ Z80 = 1.2816  # the standard normal's 90th percentile: a central 80% interval is
 # (`bench/projection.py --fit --first-seed 101`: seeds 101-105, usual, rain, surge and
 # rain+surge days, 60,000 electors in 10 wards). Linear in between, flat outside.
 INTERVAL_SCALE = (
-    (3 / 15, 1.0, 1.0),
-    (6 / 15, 1.0, 1.0),
-    (9 / 15, 1.0, 1.0),
-    (12 / 15, 1.0, 1.0),
-    (14 / 15, 1.0, 1.0),
+    (3 / 15, 0.96, 0.63),
+    (6 / 15, 0.65, 0.56),
+    (9 / 15, 1.01, 0.67),
+    (12 / 15, 0.38, 0.85),
+    (14 / 15, 0.56, 0.59),
 )
 
 
