@@ -1,5 +1,5 @@
 """The 80% interval's calibration per time of day, and a prior per age band built from an
-earlier election's curves (docs/projection.md, "Earlier elections" and "The 80% interval")."""
+earlier election's curves (docs/projection.md: "The prior F0(t)", "Calibrating the interval")."""
 
 from __future__ import annotations
 
