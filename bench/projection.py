@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streams.read.curve import PollingDay
+from streams.read.curve import UNCALIBRATED, Z80, EarlierDay, IntervalScale, PollingDay
 from streams.read.projection import CellCounts, naive_rows, pooled_bands, projection_rows
 from streams.sim import SimulationConfig, simulate
 from streams.sim.truth import fold_election, ground_truth, instant_if_valid
@@ -97,18 +97,24 @@ def cells_at(
     return [CellCounts(*key, *counts) for key, counts in sums.items()], bands
 
 
-def in_person_curve(events: Sequence[Any], day: PollingDay) -> tuple[float, ...]:
-    """An earlier election's cumulative share of in-person votes at the end of each hour."""
+def in_person_curve(events: Sequence[Any], day: PollingDay) -> EarlierDay:
+    """An earlier election's cumulative share of in-person votes at the end of each hour, for
+    every voter and per age band (as its final fold gives each elector's band)."""
     first: dict[str, datetime] = {}
     for e in events:
         instant = instant_if_valid(e)
         if instant is not None and e["type"] == "turnout.voted" and instant >= day.opens_at:
             first[e["elector_id"]] = min(instant, first.get(e["elector_id"], instant))
+    band_of = {e.elector_id: e.age_band for e in fold_election(events).electors.values()}
     hours = round((day.closes_at - day.opens_at).total_seconds() / 3600)
-    counts = [0] * hours
-    for instant in first.values():
-        counts[min(int((instant - day.opens_at).total_seconds() // 3600), hours - 1)] += 1
-    return tuple(c / len(first) for c in accumulate(counts))
+    counts: dict[str, list[int]] = {}
+    for elector, instant in first.items():
+        hour = min(int((instant - day.opens_at).total_seconds() // 3600), hours - 1)
+        for key in ("", band_of.get(elector, "")):
+            counts.setdefault(key, [0] * hours)[hour] += 1
+    curves = {k: tuple(c / sum(n) for c in accumulate(n)) for k, n in counts.items()}
+    overall = curves.pop("")
+    return EarlierDay(overall, curves)
 
 
 def likelihoods_at(
@@ -147,37 +153,48 @@ def score(rows: list[dict[str, Any]], truth: dict[str, dict[str, Any]], into: Sc
             into.gap_hit.append(low <= true["gap_pts"] <= high)
 
 
+def model_rows(
+    day: PollingDay, at: datetime, cells: list[CellCounts], rated: dict[str, tuple[int, int]],
+    our: str, scale: IntervalScale | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The projection by ward as the API makes it at `at` (calibrated unless `scale` says)."""
+    priors = day.band_priors(at, {c.age_band for c in cells})
+    scale = day.interval_scale(at) if scale is None else scale
+    return projection_rows(cells, rated, day.prior_share(at), ("ward",), our, priors, scale)[1]
+
+
 def run(config: SimulationConfig, scores: Scores, earlier: Sequence[Any]) -> None:
     events = simulate(config).events
     setup = opened(events)
     day, our = polling_day(setup), setup["our_party"]
     remembered = PollingDay(day.opens_at, day.closes_at, (in_person_curve(earlier, day),))
     truth = {r["ward"]: r for r in ground_truth(events, ("ward",))}
-    postal = fold_election(events, as_of=day.opens_at)
-    postal_ids = {e.elector_id for e in postal.electors.values() if e.voted}
+    postal_ids = postal_voters(events, day)
     for hour in HOURS:
         at = day.opens_at.replace(hour=hour, minute=0)
         cells, bands = cells_at(events, at, postal_ids)
         rated = likelihoods_at(events, at, bands)
         for name, prior in (("model", day), ("history", remembered)):
-            _, rows, _ = projection_rows(cells, rated, prior.prior_share(at), ("ward",), our)
-            score(rows, truth, scores[name][hour])
+            score(model_rows(prior, at, cells, rated, our), truth, scores[name][hour])
         naive = naive_rows(cells, day.elapsed_share(at), ("ward",), our)
         score(naive, truth, scores["naive"][hour])
+
+
+def postal_voters(events: Sequence[Any], day: PollingDay) -> set[str]:
+    postal = fold_election(events, as_of=day.opens_at)
+    return {e.elector_id for e in postal.electors.values() if e.voted}
 
 
 def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def deviations(config: SimulationConfig) -> tuple[list[float], list[float], list[float]]:
+def deviations(events: Sequence[Any]) -> tuple[list[float], list[float], list[float]]:
     """How far one simulated day's pooled curve strayed from the prior F0 at each backtest
     hour, on the logit scale: the day's (all bands) and each band's from the day's; and how
     far each band's final in-person votes were from its likelihoods' share (log ratio)."""
-    events = simulate(config).events
     day = polling_day(opened(events))
-    postal = fold_election(events, as_of=day.opens_at)
-    postal_ids = {e.elector_id for e in postal.electors.values() if e.voted}
+    postal_ids = postal_voters(events, day)
     final = pooled_bands(cells_at(events, day.closes_at, postal_ids)[0], {})
     total = sum(b.in_person for b in final.values())
     days, bands, anchors = [], [], []
@@ -196,23 +213,55 @@ def deviations(config: SimulationConfig) -> tuple[list[float], list[float], list
     return days, bands, anchors
 
 
+Misses = dict[int, tuple[list[float], list[float]]]
+
+
+def standardised(events: Sequence[Any], into: Misses) -> None:
+    """Per backtest hour, each ward's |truth - projection| in units of the uncalibrated
+    model's sd, for turnout and for the gap (the sd read back from the 80% interval's top)."""
+    setup = opened(events)
+    day, our = polling_day(setup), setup["our_party"]
+    truth = {r["ward"]: r for r in ground_truth(events, ("ward",))}
+    postal_ids = postal_voters(events, day)
+    for hour in HOURS:
+        at = day.opens_at.replace(hour=hour, minute=0)
+        cells, bands = cells_at(events, at, postal_ids)
+        rated = likelihoods_at(events, at, bands)
+        turnout, gap = into.setdefault(hour, ([], []))
+        for row in model_rows(day, at, cells, rated, our, UNCALIBRATED):
+            true = truth[row["ward"]]
+            for key, real, out in (("turnout", "turnout", turnout), ("gap_pts", "gap_pts", gap)):
+                mid, high = row[f"projected_{key}"], row[f"projected_{key}_high"]
+                if mid is not None and true[real] is not None and high > mid:
+                    out.append(abs(true[real] - mid) / ((high - mid) / Z80))
+
+
+def q80(values: list[float]) -> float:
+    """The 80th percentile."""
+    return statistics.quantiles(values, n=10, method="inclusive")[7]
+
+
 def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
-    """Print the day's curve logit sd (FITTED_CURVE_LOGIT_SD in streams/read/curve.py), and,
-    for comparison only, a band's logit sd around the day and the likelihoods' relative sd:
-    root mean squares of the deviations over these days. The band-level constants stay the
-    assumed BAND_CONCENTRATION and ANCHOR_SD: these fits moved the projected gap further off."""
+    """Print the day's curve logit sd (FITTED_CURVE_LOGIT_SD in streams/read/curve.py) and the
+    interval's calibration per hour (INTERVAL_SCALE: the factor on the model's sd that puts
+    80% of these days' wards inside, turnout and gap), and, for comparison only, a band's logit
+    sd around the day and the likelihoods' relative sd: root mean squares of the deviations
+    over these days. The band-level constants stay the assumed BAND_CONCENTRATION and
+    ANCHOR_SD: these fits moved the projected gap further off."""
     days, bands, anchors = [], [], []
+    misses: Misses = {}
     for seed in seeds:
         for kind in kinds:
             rain, surge = DAYS[kind]
-            config = SimulationConfig(
+            events = simulate(SimulationConfig(
                 seed=seed, electors=electors, wards=wards, morning_rain=rain,
                 young_evening_surge=surge, election_id=f"fit-{kind}-{seed}",
-            )  # fmt: skip
-            d, b, a = deviations(config)
+            )).events  # fmt: skip
+            d, b, a = deviations(events)
             days += d
             bands += b
             anchors += a
+            standardised(events, misses)
             print(f"  seed {seed} {kind}: day " + " ".join(f"{x:+.2f}" for x in d), flush=True)
     rms = [math.sqrt(statistics.fmean(x * x for x in xs)) for xs in (days, bands, anchors)]
     print(
@@ -220,6 +269,11 @@ def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
         f"{rms[0]:.3f} ({len(days)} day-hours); measured, not used: band logit sd "
         f"{rms[1]:.3f} ({len(bands)}), likelihoods' sd {rms[2]:.3f} ({len(anchors)} band-hours)"
     )
+    print("INTERVAL_SCALE = (  # elapsed share, turnout, gap")
+    for hour, (turnout, gap) in sorted(misses.items()):
+        factors = [q80(z) / Z80 for z in (turnout, gap)]
+        print(f"    ({hour - 7} / 15, {factors[0]:.2f}, {factors[1]:.2f}),  # {len(turnout)} wards")
+    print(")")
 
 
 def pct(hits: list[bool]) -> str:

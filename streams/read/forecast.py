@@ -12,7 +12,7 @@ from streams.read import alerts as al
 from streams.read import campaign, priorities
 from streams.read import projection_queries as pq
 from streams.read import queries as q
-from streams.read.curve import PollingDay
+from streams.read.curve import BandCurve, PollingDay
 from streams.read.projection import CellCounts, projection_rows
 from streams.read.reader import Election, Reader
 
@@ -67,6 +67,23 @@ def _likelihoods(reader: Reader, election_id: str) -> dict[str, tuple[int, int]]
     return {r["age_band"]: (int(r["rated"]), int(r["likelihood_sum"])) for r in rows}
 
 
+def _projection(
+    reader: Reader,
+    election_id: str,
+    day: PollingDay,
+    at: datetime,
+    by: Sequence[str],
+    our_party: str,
+) -> tuple[dict[str, BandCurve], list[dict[str, Any]], dict[str, Any]]:
+    """projection_rows at `at`: the day's prior (per band with earlier elections) and the
+    interval's calibration for that time of day."""
+    cells = _cells(reader, election_id, at, day)
+    bands = day.band_priors(at, {c.age_band for c in cells})
+    likelihoods = _likelihoods(reader, election_id)
+    prior, scale = day.prior_share(at), day.interval_scale(at)
+    return projection_rows(cells, likelihoods, prior, by, our_party, bands, scale)
+
+
 def project(
     reader: Reader, election_id: str, by: Sequence[str], as_of: datetime | None
 ) -> dict[str, Any]:
@@ -74,11 +91,8 @@ def project(
     election = reader.require_election(election_id)
     day = polling_day(reader, election)
     at = moment(reader, election_id, as_of)
-    cells = _cells(reader, election_id, at, day)
     prior = day.prior_share(at)
-    curves, rows, total = projection_rows(
-        cells, _likelihoods(reader, election_id), prior, by, election.our_party
-    )
+    curves, rows, total = _projection(reader, election_id, day, at, by, election.our_party)
     return {
         "election_id": election_id,
         "by": ",".join(by),
@@ -118,10 +132,7 @@ def rank(
         and day.opens_at.timestamp() * 1000 <= s["started_ms"] <= at.timestamp() * 1000
     ]
     doors = priorities.doors_per_hour(sessions, at.timestamp() * 1000)
-    cells = _cells(reader, election_id, at, day)
-    _, ward_rows, _ = projection_rows(
-        cells, _likelihoods(reader, election_id), day.prior_share(at), ("ward",), our
-    )
+    _, ward_rows, _ = _projection(reader, election_id, day, at, ("ward",), our)
     closeness = {r["ward"]: priorities.closeness(r, our) for r in ward_rows}
     query = q.turnout_gap_query(election_id, ("ward", "polling_district"), ward, at, our)
     hours_left = max((day.closes_at - at).total_seconds() / 3600, 0.0)

@@ -15,7 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.read.curve import Z80, BandCurve, BandData, band_curves
+from streams.read.curve import (
+    UNCALIBRATED,
+    Z80,
+    BandCurve,
+    BandData,
+    IntervalScale,
+    band_curves,
+)
 
 GROUPS = ("all", "supporters", "opponents")
 _PARTY = re.compile(r"[A-Z]{2,6}")
@@ -111,8 +118,10 @@ def project(
     curves: Mapping[str, BandCurve],
     by: Sequence[str],
     our_party: str,
+    scale: IntervalScale = UNCALIBRATED,
 ) -> list[dict[str, Any]]:
-    """One row per value of `by` (every ward, etc.), sorted; `by=()` gives the total row."""
+    """One row per value of `by` (every ward, etc.), sorted; `by=()` gives the total row; the
+    intervals' sds are multiplied by `scale` (the calibration, curve.INTERVAL_SCALE)."""
     rows: dict[tuple[str, ...], _Row] = {}
     for cell in cells:
         key = tuple(getattr(cell, d) for d in by)
@@ -125,7 +134,7 @@ def project(
         if _PARTY.fullmatch(cell.intention) and curve.share > 0:
             projected = cell.postal + cell.in_person / curve.share
             row.votes[cell.intention] = row.votes.get(cell.intention, 0.0) + projected
-    return [_shaped(rows[key], by, curves) for key in sorted(rows)]
+    return [_shaped(rows[key], by, curves, scale) for key in sorted(rows)]
 
 
 def _rate(part: float, whole: int) -> float | None:
@@ -133,18 +142,19 @@ def _rate(part: float, whole: int) -> float | None:
 
 
 def _projected(
-    g: _Sum, curves: Mapping[str, BandCurve]
+    g: _Sum, curves: Mapping[str, BandCurve], factor: float
 ) -> tuple[float | None, float | None, float | None]:
-    """(projected rate, low, high) of a group: +-Z80 sd, never below what is counted."""
+    """(projected rate, low, high) of a group: +-Z80 x factor x sd, never below what is
+    counted."""
     if not g.defined or not g.size:
         return None, None, None
-    half = Z80 * g.sd(curves)
+    half = Z80 * factor * g.sd(curves)
     low = max(g.projected - half, float(g.voted))
     return g.projected / g.size, low / g.size, (g.projected + half) / g.size
 
 
 def _gap(
-    sup: _Sum, opp: _Sum, curves: Mapping[str, BandCurve]
+    sup: _Sum, opp: _Sum, curves: Mapping[str, BandCurve], factor: float
 ) -> tuple[float | None, float | None, float | None]:
     """Projected gap in points with its 80% interval: a shock to the day or to a band moves
     supporters and opponents together, so the gap's sd nets their moves."""
@@ -156,11 +166,13 @@ def _gap(
     shocks = sum(
         (ups.get(k, 0.0) / sup.size - downs.get(k, 0.0) / opp.size) ** 2 for k in ups | downs
     )
-    half = Z80 * 100 * math.sqrt(binomial + shocks)
+    half = Z80 * factor * 100 * math.sqrt(binomial + shocks)
     return gap, gap - half, gap + half
 
 
-def _shaped(row: _Row, by: Sequence[str], curves: Mapping[str, BandCurve]) -> dict[str, Any]:
+def _shaped(
+    row: _Row, by: Sequence[str], curves: Mapping[str, BandCurve], scale: IntervalScale
+) -> dict[str, Any]:
     a, s, o = (row.groups[g] for g in GROUPS)
     sup_now, opp_now = _rate(s.voted, s.size), _rate(o.voted, o.size)
     out: dict[str, Any] = dict(zip(by, row.key, strict=True))
@@ -173,10 +185,10 @@ def _shaped(row: _Row, by: Sequence[str], curves: Mapping[str, BandCurve]) -> di
         "gap_pts": None if sup_now is None or opp_now is None else 100 * (sup_now - opp_now),
     }  # fmt: skip
     for name, g in (("turnout", a), ("supporter_turnout", s), ("opponent_turnout", o)):
-        mid, low, high = _projected(g, curves)
+        mid, low, high = _projected(g, curves, scale.turnout)
         out |= {f"projected_{name}": mid, f"projected_{name}_low": low,
                 f"projected_{name}_high": high}  # fmt: skip
-    gap, low, high = _gap(s, o, curves)
+    gap, low, high = _gap(s, o, curves, scale.gap)
     out |= {"projected_gap_pts": gap, "projected_gap_pts_low": low, "projected_gap_pts_high": high}
     out["projected_voted"] = a.projected if a.defined else None
     out["projected_votes"] = {p: row.votes[p] for p in sorted(row.votes)}
@@ -189,11 +201,14 @@ def projection_rows(
     prior: float,
     by: Sequence[str],
     our_party: str,
+    band_priors: Mapping[str, float] | None = None,
+    scale: IntervalScale = UNCALIBRATED,
 ) -> tuple[dict[str, BandCurve], list[dict[str, Any]], dict[str, Any]]:
-    """(the band curves, a row per `by` value, the election-wide row) at prior share F0(t)."""
-    curves = band_curves(prior, pooled_bands(cells, likelihoods))
-    rows = project(cells, curves, by, our_party)
-    [total] = project(cells, curves, (), our_party) or [_shaped(_Row(()), (), curves)]
+    """(the band curves, a row per `by` value, the election-wide row) at prior share F0(t)
+    (per band: `band_priors`, from earlier elections), intervals calibrated by `scale`."""
+    curves = band_curves(prior, pooled_bands(cells, likelihoods), band_priors)
+    rows = project(cells, curves, by, our_party, scale)
+    [total] = project(cells, curves, (), our_party, scale) or [_shaped(_Row(()), (), curves, scale)]
     return curves, rows, total
 
 

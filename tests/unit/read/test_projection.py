@@ -18,6 +18,7 @@ from streams.read.curve import (
     Z80,
     BandCurve,
     BandData,
+    EarlierDay,
     PollingDay,
     band_curves,
     relative_curve_sd,
@@ -70,7 +71,7 @@ def test_the_curve_uncertainty_shrinks_with_the_share_still_to_come():
 
 def test_earlier_elections_move_the_prior_towards_their_own_curve():
     linear = tuple((h + 1) / 15 for h in range(15))
-    remembered = replace(DAY, history=(linear,))
+    remembered = replace(DAY, history=(EarlierDay(linear),))
     assert remembered.prior_share(at(13)) == pytest.approx((DAY.prior_share(at(13)) + 0.4) / 2)
     assert remembered.prior_share(at(22)) == 1.0
 
