@@ -7,9 +7,11 @@ each) into a fresh embedded chDB as the sink would: `facts`, compact `electors` 
 restarted worker is), it loads every partition with `Projector.load`:
 
 * restore — the partitions are committed: compact records and stored aggregates, read back,
-* rebuild — each partition is first made to look cut short (one cells row newer than its
-  commit), so it is re-folded from `facts`: the same run's baseline, and what every restart
-  cost before the incremental fold.
+* repair — each partition is first made to look cut short (one cells row newer than its
+  commit; a real cut batch also brings its electors' histories, a batch's worth), so it is
+  restored and mended (`worker/repair.py`),
+* rebuild — the commits are deleted first, so each partition is re-folded from `facts`: the
+  same run's baseline, and what every restart cost before the incremental fold.
 
 It prints each one's seconds, the process's peak RSS (VmHWM) and its RSS after the load
 against its RSS before it (the interpreter and engine alone).
@@ -124,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         for p in range(PARTITIONS):  # a cells row newer than the commit: a batch cut short
             client.command("INSERT INTO cells SELECT * REPLACE (version + 1 AS version) "
                            f"FROM cells FINAL WHERE partition = {p} LIMIT 1")  # fmt: skip
+        client.close()
+        rows["repair"] = run_child(path)
+        client = migrated_engine(path)
+        client.command("DELETE FROM commits WHERE 1")  # no commit: every partition rebuilt
         client.close()
         rows["rebuild"] = run_child(path)
         report(rows)

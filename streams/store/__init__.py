@@ -25,6 +25,7 @@ from streams.store.connection import (
 )
 from streams.store.erasure import Erased, drop_zero_aggregates, erase_electors, purge_election
 from streams.store.failures import DATA_ERRORS, SinkDataError, describe, is_data_error, scrub
+from streams.store.history import CutShort
 from streams.store.keys import KEY_COLUMNS, Keyring, insert_keys, master_key, tombstone
 from streams.store.rows import (
     CELL_COLUMNS,
@@ -66,6 +67,7 @@ __all__ = [
     "AuditError",
     "AuditLog",
     "ClusterMigrationError",
+    "CutShort",
     "Erased",
     "Keyring",
     "Row",

@@ -11,6 +11,7 @@ facts, the rows of the batch that was cut short dropped first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
@@ -49,10 +50,94 @@ def committed(client: Client, partition: int) -> bool:
     return int(rows.result_rows[0][0] or 0) <= commit
 
 
+@dataclass(frozen=True)
+class CutShort:
+    """What a batch cut short left in a partition: the versions of its facts rows, the
+    entities its facts and electors rows name, and whether an erasure ran since it began
+    (its deletes may have gone part of the way: only a rebuild is then exact)."""
+
+    versions: frozenset[int]
+    touched: frozenset[EntityKey]
+    erased: bool
+
+
+def cut_short(client: Client, partition: int, commit: int) -> CutShort | None:
+    """The batch cut short after the commit `commit`, or None when every row is committed."""
+    p = {"p": partition, "c": commit}
+    newer = "partition = {p:UInt16} AND version > {c:UInt64}"
+    tables = " UNION ALL ".join(f"SELECT max(version) AS v FROM {t} WHERE {newer}"
+                                for t in _VERSIONED)  # fmt: skip
+    newest = client.query(f"SELECT max(v) FROM ({tables})", parameters=p).result_rows[0][0]
+    if not newest or int(newest) <= commit:
+        return None
+    versions = client.query(f"SELECT DISTINCT version FROM facts WHERE {newer}", parameters=p)
+    touched = client.query(
+        f"SELECT election_id, elector_id FROM facts WHERE {newer} UNION DISTINCT "
+        f"SELECT election_id, elector_id FROM electors WHERE {newer}",
+        parameters=p,
+    )
+    since = min([int(v) for (v,) in versions.result_rows] or [int(newest)]) // 1000
+    erased = client.query(
+        "SELECT count() FROM elector_keys WHERE key_id = '' "
+        "AND toUnixTimestamp64Micro(created_at) >= {since:Int64}",
+        parameters={"since": since},
+    ).result_rows[0][0]
+    return CutShort(frozenset(int(v) for (v,) in versions.result_rows),
+                    frozenset((e, x) for e, x in touched.result_rows), bool(erased))  # fmt: skip
+
+
+def cut_keys(
+    client: Client, partition: int, versions: frozenset[int]
+) -> tuple[set[tuple[str, Any]], set[tuple[str, Any, int]]]:
+    """The cells and deltas keys whose newest row was written by the cut batch."""
+    p = {"p": partition, "vs": sorted(versions)}
+    where = "partition = {p:UInt16} AND version IN {vs:Array(UInt64)}"
+    cells = client.query(f"SELECT election_id, {_DIMS} FROM cells FINAL WHERE {where}",
+                         parameters=p).result_rows  # fmt: skip
+    deltas = client.query(
+        f"SELECT election_id, {_DIMS}, toUnixTimestamp64Micro(at) FROM deltas FINAL WHERE {where}",
+        parameters=p,
+    ).result_rows
+    return ({(r[0], cell_of(r[1:8])) for r in cells},
+            {(r[0], cell_of(r[1:8]), int(r[8])) for r in deltas})  # fmt: skip
+
+
+def split_histories(
+    client: Client, partition: int, keys: Sequence[EntityKey], commit: int
+) -> dict[EntityKey, tuple[list[Fact], list[Fact]]]:
+    """Each entity's stored facts: (those of committed batches, those of the cut batch)."""
+    result = client.query(
+        f"SELECT election_id, elector_id, version > {{c:UInt64}}, {_FACT} FROM facts "
+        "WHERE partition = {p:UInt16} AND (election_id, elector_id) IN "
+        "{keys:Array(Tuple(String, String))}",
+        parameters={"p": partition, "c": commit, "keys": sorted(set(keys))},
+    )
+    found: dict[EntityKey, tuple[list[Fact], list[Fact]]] = {k: ([], []) for k in keys}
+    for row in result.result_rows:
+        found[(row[0], row[1])][1 if row[2] else 0].append(fact_of_row(row[3:]))
+    return found
+
+
+def drop_cut_electors(
+    client: Client, partition: int, commit: int, keys: Sequence[EntityKey]
+) -> None:
+    """Delete the electors rows the cut batch wrote for entities it created."""
+    if keys:
+        client.command(
+            "DELETE FROM electors WHERE partition = {p:UInt16} AND version > {c:UInt64} "
+            "AND (election_id, elector_id) IN {keys:Array(Tuple(String, String))}",
+            parameters={"p": partition, "c": commit, "keys": sorted(set(keys))},
+        )
+
+
 def drop_uncommitted(client: Client, partition: int) -> None:
     """Delete the facts rows of the partition's batch that was cut short (newer than its
-    last commit): its records were not acknowledged, so they come again."""
-    commit = last_commit(client, partition) or 0
+    last commit): its records were not acknowledged, so they come again. Without a commit
+    nothing is deleted: a rebuild then takes every stored fact (a first batch cut short is
+    taken whole, its events rows being there too, and its records come again as duplicates)."""
+    commit = last_commit(client, partition)
+    if commit is None:  # no commit to measure by: what is there is taken whole
+        return
     client.command(
         "DELETE FROM facts WHERE partition = {p:UInt16} AND version > {v:UInt64}",
         parameters={"p": partition, "v": commit},

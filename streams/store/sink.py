@@ -101,6 +101,7 @@ class Sink:
         self.read_failures_to_inject = 0  # tests: the same for the next N reads
         self.crashes_to_inject = 0  # tests: fail the next N batches just after their write
         self.poison: tuple[str, str] | None = None  # tests: (table, marker), see `_poisoned`
+        self.cut_after: str | None = None  # tests: fail the next write just after this table
         self._lock = threading.Lock()
         self.stopping = False
         self.removals = 0  # erasures and purges begun: a snapshot computed across one is stale
@@ -110,6 +111,37 @@ class Sink:
     async def committed(self, partition: int) -> bool:
         """Whether the partition's stored rows all belong to batches written whole."""
         return await self._read(history.committed, f"commits of partition {partition}", partition)
+
+    async def last_commit(self, partition: int) -> int | None:
+        """The version of the partition's last batch written whole (None: none yet)."""
+        return await self._read(history.last_commit, f"commits of partition {partition}",
+                                partition)  # fmt: skip
+
+    async def cut_short(self, partition: int, commit: int) -> history.CutShort | None:
+        """What a batch cut short after `commit` left in the partition (None: nothing)."""
+        where = f"rows of partition {partition} after its commit"
+        return await self._read(history.cut_short, where, partition, commit)
+
+    async def cut_keys(
+        self, partition: int, versions: frozenset[int]
+    ) -> tuple[set[tuple[str, Any]], set[tuple[str, Any, int]]]:
+        """The aggregate keys whose newest row the cut batch wrote."""
+        return await self._read(history.cut_keys, f"aggregate keys of partition {partition}",
+                                partition, versions)  # fmt: skip
+
+    async def split_histories(
+        self, partition: int, keys: Sequence[tuple[str, str]], commit: int
+    ) -> dict[tuple[str, str], tuple[list[Fact], list[Fact]]]:
+        """Histories of `keys`: (committed facts, the cut batch's facts)."""
+        return await self._read(history.split_histories, f"histories of partition {partition}",
+                                partition, keys, commit)  # fmt: skip
+
+    async def drop_cut_electors(
+        self, partition: int, commit: int, keys: Sequence[tuple[str, str]]
+    ) -> None:
+        """Delete the electors rows the cut batch wrote for electors it created."""
+        await self._read(history.drop_cut_electors, f"electors of partition {partition}",
+                         partition, commit, keys)  # fmt: skip
 
     async def drop_uncommitted(self, partition: int) -> None:
         """Delete the facts of the partition's batch that was cut short."""
@@ -193,6 +225,9 @@ class Sink:
             )
         except Exception as err:
             raise insert_error(table, err) from err
+        if self.cut_after == table:  # a batch cut short right here, as by SIGKILL
+            self.cut_after = None
+            raise SinkError(f"ClickHouse write cut short after {table} (injected fault)")
 
     def delete_event_sync(self, row: Row) -> None:
         """Remove the events row of a refused event (its own insert may have been taken before

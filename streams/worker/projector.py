@@ -28,6 +28,7 @@ from streams.store import (
     event_row,
     fact_row,
 )
+from streams.store.history import CutShort
 from streams.worker.folding import (
     BatchResult,
     Item,
@@ -37,6 +38,7 @@ from streams.worker.folding import (
     entities,
     state_row,
 )
+from streams.worker.repair import repaired
 
 log = logging.getLogger(__name__)
 # The offset of a fact moved from a pre-0005 electors row: unknown, so the largest, which a
@@ -218,10 +220,14 @@ class Projector:
         facts (docs/incremental-fold.md)."""
         started = time.perf_counter()
         self.replaying.discard(partition)  # the reload holds every stored history
-        if await self.sink.committed(partition):
+        commit = await self.sink.last_commit(partition)
+        cut = None if commit is None else await self.sink.cut_short(partition, commit)
+        if commit is None or (cut is not None and cut.erased):
+            state, how = await self._rebuild(partition), "rebuilt"
+        elif cut is None:
             state, how = await self._restore(partition), "restored"
         else:
-            state, how = await self._rebuild(partition), "rebuilt"
+            state, how = await self._repair(partition, commit, cut), "repaired"
         self.partitions[partition] = state
         log.info("%s partition %d: %d entities in %.2fs",
                  how, partition, len(state), time.perf_counter() - started)  # fmt: skip
@@ -240,6 +246,28 @@ class Projector:
             return state
 
         return await asyncio.to_thread(build)
+
+    async def _repair(self, partition: int, commit: int, cut: CutShort) -> IncrementalState:
+        """The committed state of a partition whose last batch was cut short, from the stored
+        rows and the touched electors' histories (`worker.repair`); then the rows the cut
+        batch wrote are rewritten (or deleted) and its facts dropped, and the partition is
+        committed again. Each step is safe to cut short in turn."""
+        records = await self.sink.compact_records(partition)
+        stored = await self.sink.aggregates(partition)
+        found = await self.sink.split_histories(partition, sorted(cut.touched), commit)
+        keys = await self.sink.cut_keys(partition, cut.versions)
+        state, created = await asyncio.to_thread(repaired, partition, records, stored, found,
+                                                 keys)  # fmt: skip
+        version = time.time_ns()
+        batch = SinkBatch()
+        batch.cells = cell_rows(state, keys[0], version)
+        batch.deltas = delta_rows(state, keys[1], version)
+        batch.electors = [state_row(state, k, version) for k in found if k not in created]
+        await self.sink.write(batch, f"{self.topic} partition {partition} (repair)")
+        await self.sink.drop_cut_electors(partition, commit, created)
+        await self.sink.drop_uncommitted(partition)
+        await self.sink.write(SinkBatch(commits=[[partition, version]]), "commit (repair)")
+        return state
 
     async def _rebuild(self, partition: int) -> IncrementalState:
         """Re-fold every stored history of the partition (its cut-short batch dropped first),
