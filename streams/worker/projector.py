@@ -219,10 +219,13 @@ class Projector:
         and the stored aggregates when its rows are all committed, else rebuilt from its
         facts (docs/incremental-fold.md)."""
         started = time.perf_counter()
-        self.replaying.discard(partition)  # the reload holds every stored history
+        # Mid-replay the stored rows mix the live pass's and the replay's: only a rebuild
+        # gives one state (every stored history), which then takes it out of the replay.
+        replaying = partition in self.replaying
+        self.replaying.discard(partition)
         commit = await self.sink.last_commit(partition)
         cut = None if commit is None else await self.sink.cut_short(partition, commit)
-        if commit is None or (cut is not None and cut.erased):
+        if commit is None or replaying or (cut is not None and cut.erased):
             state, how = await self._rebuild(partition), "rebuilt"
         elif cut is None:
             state, how = await self._restore(partition), "restored"
