@@ -151,6 +151,15 @@ def test_a_restarted_worker_restores_its_state_and_goes_on_exactly(
     assert stored(client) == full_refold(batches)
 
 
+def cut(client: Client, records: list[list[Record]], table: str) -> None:
+    """A worker that stops inside its write of `records`, just after `table`'s insert, as a
+    SIGKILL would leave it (no retry: it is going down)."""
+    worker = projector(client)
+    worker.sink.cut_after, worker.sink.stopping = table, True
+    with pytest.raises(SinkError):
+        run(worker, records)
+
+
 CUTS = {"events": "restored", "facts": "repaired", "cells": "repaired", "deltas": "repaired",
         "vote_deltas": "repaired", "electors": "repaired"}  # fmt: skip
 
@@ -166,12 +175,8 @@ def test_a_batch_cut_short_is_mended_and_comes_again_exactly(
     batches = scenario(200)
     records = to_records(batches)
     half = len(records) // 2
-    first = projector(client)
-    run(first, records[:half])
-    first.sink.cut_after = table  # the next write stops just after this table's insert
-    first.sink.stopping = True  # and the worker is going down: no retry
-    with pytest.raises(SinkError):
-        run(first, records[half : half + 1])
+    run(projector(client), records[:half])
+    cut(client, records[half : half + 1], table)
     with caplog.at_level(logging.INFO, logger="streams.worker.projector"):
         run(projector(client), records[half:])  # not acknowledged: the batch comes again
     assert f"{CUTS[table]} partition" in caplog.text and "rebuilt partition" not in caplog.text
@@ -186,16 +191,9 @@ def test_a_mend_cut_short_in_turn_is_mended_again(
     batches = scenario(220 + seed)
     records = to_records(batches)
     half = len(records) // 2
-    first = projector(client)
-    run(first, records[:half])
-    first.sink.cut_after, first.sink.stopping = "deltas", True
-    with pytest.raises(SinkError):
-        run(first, records[half : half + 1])
-    second = projector(client)
-    second.sink.cut_after = ("cells", "electors", "facts")[seed]  # inside the mend's writes
-    second.sink.stopping = True
-    with pytest.raises(SinkError):
-        run(second, records[half : half + 1])
+    run(projector(client), records[:half])
+    cut(client, records[half : half + 1], "deltas")
+    cut(client, records[half : half + 1], ("cells", "electors", "facts")[seed])  # the mend's
     with caplog.at_level(logging.INFO, logger="streams.worker.projector"):
         run(projector(client), records[half:])
     assert "repaired partition" in caplog.text
@@ -212,11 +210,8 @@ def test_a_batch_cut_short_in_an_erasure_is_rebuilt(
     batches.append([f.erased(E, victim), f.canvass(E, other, intention="CON", ward="W1",
                                                    at="2026-05-08T09:00:00+01:00")])  # fmt: skip
     records = to_records(batches)
-    first = projector(client)
-    run(first, records[:-1])
-    first.sink.cut_after, first.sink.stopping = "electors", True  # after the erasure's deletes
-    with pytest.raises(SinkError):
-        run(first, records[-1:])
+    run(projector(client), records[:-1])
+    cut(client, records[-1:], "electors")  # after the erasure's deletes
     with caplog.at_level(logging.INFO, logger="streams.worker.projector"):
         run(projector(client), records[-1:])
     assert "rebuilt partition" in caplog.text
