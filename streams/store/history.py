@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from clickhouse_connect.driver.client import Client
 
-from streams.fold import Fact, InstantCounts
+from streams.fold import Fact, InstantCounts, pack_ids
 from streams.store.rows import CELL_DIMENSIONS, Stored, cell_of, fact_of_row, stored_of
 
 EntityKey = tuple[str, str]
@@ -155,13 +155,25 @@ def compact_records(client: Client, partition: int) -> list[tuple[str, str, Stor
     if not columns:
         return []
     frames: dict[str, Stored] = {}
+    elections = _election_ids(client, partition)  # not in the election's own row
     out = []
     for e, x, f, n, i, a in zip(*columns, strict=True):
         frame = frames.get(f)
         if frame is None:
             frame = frames[f] = stored_of(f, None, "", "")
-        out.append((e, x, (frame[0], n, bytes.fromhex(i), bytes.fromhex(a) if a else b"")))
+        ids = bytes.fromhex(i) if x else elections.get(e, b"")
+        out.append((e, x, (frame[0], n, ids, bytes.fromhex(a) if a else b"")))
     return out
+
+
+def _election_ids(client: Client, partition: int) -> dict[str, bytes]:
+    """Each election's own event ids in the partition, hashed and packed."""
+    rows = client.query(
+        "SELECT election_id, groupUniqArray(event_id) FROM facts "
+        "WHERE partition = {p:UInt16} AND elector_id = '' GROUP BY election_id",
+        parameters={"p": partition},
+    ).result_rows
+    return {e: pack_ids(ids) for e, ids in rows}
 
 
 def aggregates(client: Client, partition: int) -> tuple[dict[tuple[str, Any], int], InstantCounts]:

@@ -131,8 +131,17 @@ def entities(state: IncrementalState) -> list[EntityKey]:
 
 
 def state_row(state: IncrementalState, key: EntityKey, version: int) -> Row:
-    return elector_row(key[0], key[1], state.state_of(key), state.stored(key), state.partition,
-                       version)  # fmt: skip
+    """The entity's electors row. An election's own row leaves out its id hashes: every
+    election-level event (a canvassing session, a result) adds one, so the row would grow
+    with the campaign and be rewritten whole at each batch; a restore reads them back from
+    `facts` (`store.history.compact_records`)."""
+    if key[1]:
+        stored = state.stored(key)
+    else:
+        record = state.entity(key)
+        assert record is not None, "an election's row is written only once it has facts"
+        stored = (record.situation.frame, record.newest, b"", b"")
+    return elector_row(key[0], key[1], state.state_of(key), stored, state.partition, version)
 
 
 def cell_rows(state: IncrementalState, keys: Iterable[CellKey], version: int) -> list[Row]:

@@ -174,7 +174,7 @@ class Projector:
             before = min(i.record.offset for i in items) if replaying else None
             found = await self.sink.histories(state.partition, list(slow), before)
             await asyncio.to_thread(fold.slow, slow, found, batch, result)
-        fold.rows(batch)
+        await asyncio.to_thread(fold.rows, batch)  # electors rows: hashes and JSON per elector
 
     def _seal_payloads(self, rows: list[Row]) -> None:
         """Seal the personal fields of the events rows' payloads with their electors' keys

@@ -149,6 +149,8 @@ def test_a_restarted_worker_restores_its_state_and_goes_on_exactly(
         run(projector(client), records[half:])  # a new process: state from ClickHouse
     assert "restored partition" in caplog.text and "rebuilt partition" not in caplog.text
     assert stored(client) == full_refold(batches)
+    again = asyncio.run(projector(client).process(records[0]))  # election.opened, restored
+    assert (again.accepted, again.duplicates) == (0, len(records[0]))  # from its facts rows
 
 
 def cut(client: Client, records: list[list[Record]], table: str) -> None:
