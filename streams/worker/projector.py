@@ -305,13 +305,16 @@ class Projector:
         partition = state.partition
         stored_cells, stored_deltas = await self.sink.aggregates(partition)
         version = time.time_ns()
-        batch = SinkBatch()
-        batch.cells = cell_rows(state, set(state.cells) | set(stored_cells), version)
-        batch.deltas = delta_rows(state, set(state.deltas) | set(stored_deltas), version)
-        if electors:
-            batch.electors = [state_row(state, key, version) for key in entities(state)]
-        batch.facts = facts or []
-        batch.commits = [[partition, version]]
+
+        def rows() -> SinkBatch:  # a whole partition's rows: CPU work, off the event loop
+            batch = SinkBatch(facts=facts or [], commits=[[partition, version]])
+            batch.cells = cell_rows(state, set(state.cells) | set(stored_cells), version)
+            batch.deltas = delta_rows(state, set(state.deltas) | set(stored_deltas), version)
+            if electors:
+                batch.electors = [state_row(state, key, version) for key in entities(state)]
+            return batch
+
+        batch = await asyncio.to_thread(rows)
         await self.sink.write(batch, f"{self.topic} partition {partition} ({why})")
 
 
