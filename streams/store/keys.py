@@ -98,7 +98,12 @@ class Keyring:
         tombstones when `ttl` has passed (SinkError when ClickHouse fails)."""
         self._refresh_tombstones()
         with self._lock:
-            missing = {p for p in pairs if p[1] and p not in self._keys and not self.gone(*p)}
+            wanted = {p for p in pairs if p[1] and not self.gone(*p)}
+            if len(self._keys) + len(wanted) > self.max_entries:
+                # Bounded memory: start again, and load every elector of this batch, so that
+                # opening its records never falls back to one query per key.
+                self._keys.clear()
+            missing = {p for p in wanted if p not in self._keys}
         if missing:
             self._load(missing)
 
@@ -124,15 +129,16 @@ class Keyring:
     # --- ingest: sealing -----------------------------------------------------------------
 
     def keys_for(self, pairs: Iterable[Pair]) -> dict[Pair, DataKey | None]:
-        """A data key per elector to seal with, made and stored first when none is cached
+        """A data key per elector to seal with, made and stored first when none is stored
         (an elector may have several: each sealed value names its own); None for an elector
         who was erased or whose election was purged."""
-        self._refresh_tombstones()
+        pairs = set(pairs)
+        self.fetch(pairs)  # an elector's keys made before, or since evicted: reused
         found: dict[Pair, DataKey | None] = {}
         made: dict[Pair, DataKey] = {}
         rows = []
         with self._lock:
-            for pair in set(pairs):
+            for pair in pairs:
                 cached = self._keys.get(pair)
                 if self.gone(*pair):
                     found[pair] = None
@@ -196,9 +202,7 @@ class Keyring:
             if keys is not None:
                 keys[key_id] = unwrap(self._master, election_id, elector_id, key_id, wrapped)
         with self._lock:
-            if len(self._keys) + len(fresh) > self.max_entries:
-                self._keys.clear()  # bounded memory: what is needed again is fetched again
-            self._keys.update(fresh)
+            self._keys.update(fresh)  # bounded by `fetch`, which clears before a batch
 
     def _select(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         try:

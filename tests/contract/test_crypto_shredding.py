@@ -194,3 +194,39 @@ def test_another_worker_sees_an_erasure_at_its_next_tombstone_refresh(pipeline: 
     pipeline.keys.keys_for([(E, "o1")])
     with pytest.raises(MasterKeyError):  # another master key never takes keys as destroyed
         Keyring(pipeline.client, os.urandom(32)).fetch([(E, "o1")])
+
+
+class Counting:
+    """The client, counting the queries made through it."""
+
+    def __init__(self, client: Client) -> None:
+        self.client, self.queries = client, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        self.queries += 1
+        return self.client.query(*args, **kwargs)
+
+
+def test_a_full_key_cache_still_opens_a_batch_with_one_query_and_reuses_stored_keys(
+    pipeline: Pipeline,
+):
+    """Regression (a 1M-elector ingest, 2026-12-01): past the cache's bound the agent's fetch
+    cleared the keys it had just found cached, so opening the batch fell back to one query
+    per record, on the event loop; and ingest made new keys for electors it had evicted."""
+    counted = Counting(pipeline.client)
+    ring = Keyring(counted, MASTER, pipeline.sink.insert_settings, max_entries=4)  # type: ignore[arg-type]
+    made = ring.keys_for([(E, f"k{i}") for i in range(4)])  # the cache is full
+    other = Keyring(pipeline.client, MASTER, pipeline.sink.insert_settings)  # another worker
+    made |= other.keys_for([(E, "k8"), (E, "k9")])  # stored, not in this ring's cache
+    batch = [(E, "k0"), (E, "k1"), (E, "k8"), (E, "k9")]
+    ring.fetch(batch)  # two cached, two to load: over the bound
+    before = counted.queries
+    for pair in batch:
+        key = made[pair]
+        assert key is not None and ring.key(*pair, key.key_id) is not None
+    assert counted.queries == before  # opening the batch: no query per record
+    again = ring.keys_for([(E, "k3")])[(E, "k3")]  # evicted by that fetch
+    assert again is not None and again.key_id == made[(E, "k3")].key_id  # stored, not new
