@@ -4,8 +4,8 @@ partition's last commit, and electors' histories from the facts table for the sl
 
 A partition's batch is written whole when its `commits` row is: every facts, cells, deltas
 and electors row of the partition has a version no newer than the last commit's. Only then
-are the stored aggregates trusted on a restart; otherwise the partition is rebuilt from its
-facts, the rows of the batch that was cut short dropped first.
+are the stored aggregates trusted as they are on a restart; otherwise `cut_short` says what
+the batch that was cut short left, for the worker to mend (or rebuild) the partition.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from typing import Any
 import msgspec
 from clickhouse_connect.driver.client import Client
 
-from streams.fold import Fact, InstantCounts, pack_ids
+from streams.fold import EntityKey, Fact, InstantCounts, pack_ids
 from streams.store.rows import CELL_DIMENSIONS, Stored, cell_of, fact_of_row, stored_of
 
-EntityKey = tuple[str, str]
 _DIMS = ", ".join(CELL_DIMENSIONS)
 _FACT = ("event_id, type, at, ward, polling_district, age_band, outcome, intention, "
          "likelihood, target")  # fmt: skip
@@ -36,18 +35,6 @@ def last_commit(client: Client, partition: int) -> int | None:
         parameters={"p": partition},
     ).result_rows
     return int(rows[0][0]) if rows and rows[0][1] else None
-
-
-def committed(client: Client, partition: int) -> bool:
-    """Whether every row of the partition belongs to a batch written whole."""
-    commit = last_commit(client, partition)
-    if commit is None:
-        return False
-    newest = " UNION ALL ".join(
-        f"SELECT max(version) AS v FROM {t} WHERE partition = {{p:UInt16}}" for t in _VERSIONED
-    )
-    rows = client.query(f"SELECT max(v) FROM ({newest})", parameters={"p": partition})
-    return int(rows.result_rows[0][0] or 0) <= commit
 
 
 @dataclass(frozen=True)
@@ -130,12 +117,11 @@ def drop_cut_electors(
         )
 
 
-def drop_uncommitted(client: Client, partition: int) -> None:
+def drop_uncommitted(client: Client, partition: int, commit: int | None) -> None:
     """Delete the facts rows of the partition's batch that was cut short (newer than its
-    last commit): its records were not acknowledged, so they come again. Without a commit
+    last commit, `commit`): its records were not acknowledged, so they come again. Without a commit
     nothing is deleted: a rebuild then takes every stored fact (a first batch cut short is
     taken whole, its events rows being there too, and its records come again as duplicates)."""
-    commit = last_commit(client, partition)
     if commit is None:  # no commit to measure by: what is there is taken whole
         return
     client.command(

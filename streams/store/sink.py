@@ -108,10 +108,6 @@ class Sink:
 
     # --- reads: what a worker rebuilds and advances a partition's state from ---------------
 
-    async def committed(self, partition: int) -> bool:
-        """Whether the partition's stored rows all belong to batches written whole."""
-        return await self._read(history.committed, f"commits of partition {partition}", partition)
-
     async def last_commit(self, partition: int) -> int | None:
         """The version of the partition's last batch written whole (None: none yet)."""
         return await self._read(history.last_commit, f"commits of partition {partition}",
@@ -143,9 +139,10 @@ class Sink:
         await self._read(history.drop_cut_electors, f"electors of partition {partition}",
                          partition, commit, keys)  # fmt: skip
 
-    async def drop_uncommitted(self, partition: int) -> None:
-        """Delete the facts of the partition's batch that was cut short."""
-        await self._read(history.drop_uncommitted, f"facts of partition {partition}", partition)
+    async def drop_uncommitted(self, partition: int, commit: int | None) -> None:
+        """Delete the facts of the partition's batch that was cut short after `commit`."""
+        await self._read(history.drop_uncommitted, f"facts of partition {partition}",
+                         partition, commit)  # fmt: skip
 
     async def compact_records(self, partition: int) -> list[tuple[str, str, Stored]]:
         """(election_id, elector_id, compact record) of every entity stored for `partition`."""
@@ -185,7 +182,7 @@ class Sink:
 
     def write_sync(self, batch: SinkBatch) -> None:
         """Events, facts, aggregates, the electors rows, then the partitions' commits: a
-        restart trusts what it finds only up to the last commit (`history.committed`)."""
+        restart trusts what it finds only up to the last commit (`history.cut_short`)."""
         with self._lock:
             self._insert("events", batch.events, EVENT_COLUMNS)
             self._insert("facts", batch.facts, FACT_COLUMNS)

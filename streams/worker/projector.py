@@ -20,6 +20,7 @@ from streams import events as ev
 from streams.events import Record, decode_items, parse_record, stored_elector_id
 from streams.fold import IncrementalState
 from streams.store import (
+    CutShort,
     Keyring,
     Row,
     Sink,
@@ -28,7 +29,6 @@ from streams.store import (
     event_row,
     fact_row,
 )
-from streams.store.history import CutShort
 from streams.worker.folding import (
     BatchResult,
     Item,
@@ -151,9 +151,9 @@ class Projector:
         try:
             await self.sink.write(batch, where)
         except SinkDataError:
-            # The state took the refused events. Forget it: the next fold rebuilds it from
+            # The state took the refused events. Forget it: the next fold reloads it from
             # ClickHouse, whose last commit ends at the last batch written whole
-            # (docs/incremental-fold.md); the rebuild also rewrites the rows this one left.
+            # (docs/incremental-fold.md); the reload also mends the rows this one left.
             for p in by_partition:
                 self.partitions.pop(p, None)
             raise
@@ -216,8 +216,8 @@ class Projector:
 
     async def load(self, partition: int) -> IncrementalState:
         """The partition's state from ClickHouse: restored from the electors' compact records
-        and the stored aggregates when its rows are all committed, else rebuilt from its
-        facts (docs/incremental-fold.md)."""
+        and the stored aggregates when its rows are all committed, mended when a batch was cut
+        short, rebuilt from every history otherwise (docs/incremental-fold.md)."""
         started = time.perf_counter()
         # Mid-replay the stored rows mix the live pass's and the replay's: only a rebuild
         # gives one state (every stored history), which then takes it out of the replay.
@@ -226,7 +226,7 @@ class Projector:
         commit = await self.sink.last_commit(partition)
         cut = None if commit is None else await self.sink.cut_short(partition, commit)
         if commit is None or replaying or (cut is not None and cut.erased):
-            state, how = await self._rebuild(partition), "rebuilt"
+            state, how = await self._rebuild(partition, commit), "rebuilt"
         elif cut is None:
             state, how = await self._restore(partition), "restored"
         else:
@@ -268,15 +268,15 @@ class Projector:
         batch.electors = [state_row(state, k, version) for k in found if k not in created]
         await self.sink.write(batch, f"{self.topic} partition {partition} (repair)")
         await self.sink.drop_cut_electors(partition, commit, created)
-        await self.sink.drop_uncommitted(partition)
+        await self.sink.drop_uncommitted(partition, commit)
         await self.sink.write(SinkBatch(commits=[[partition, version]]), "commit (repair)")
         return state
 
-    async def _rebuild(self, partition: int) -> IncrementalState:
+    async def _rebuild(self, partition: int, commit: int | None) -> IncrementalState:
         """Re-fold every stored history of the partition (its cut-short batch dropped first),
         then rewrite its electors and aggregate rows from the result, and commit. Histories
         from before migration 0005, held whole in electors rows, move to `facts` here."""
-        await self.sink.drop_uncommitted(partition)
+        await self.sink.drop_uncommitted(partition, commit)
         found = await self.sink.histories(partition, None)
         legacy = {k: v for k, v in (await self.sink.legacy_histories(partition)).items()
                   if k not in found}  # fmt: skip
