@@ -62,9 +62,15 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the broker's and chDB's folder")
     parser.add_argument("--encryption", choices=("on", "off"), default="on",
                         help="TURNOUT_ENCRYPTION; off: measure its cost")  # fmt: skip
+    parser.add_argument("--ingest-process", default="on",
+                        help="TURNOUT_INGEST_PROCESS, comma-separated: 'off,on' measures both, "
+                             "one after the other, off first (the baseline)")  # fmt: skip
     parser.add_argument("--skip", default="", help=f"comma-separated parts: {','.join(PARTS)}")
     args = parser.parse_args(argv)
     args.skip = {p for p in args.skip.split(",") if p}
+    args.ingest_process = [v for v in args.ingest_process.split(",") if v]
+    if bad := set(args.ingest_process) - {"on", "off"}:
+        parser.error(f"--ingest-process: {sorted(bad)}; use on, off or off,on")
     if unknown := args.skip - set(PARTS):
         parser.error(f"--skip: unknown parts {sorted(unknown)}; use some of {','.join(PARTS)}")
     return args
@@ -73,13 +79,15 @@ def options(argv: list[str] | None) -> argparse.Namespace:
 class Run:
     """One broker and one worker, and the figures measured on them."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, ingest_process: str = "on") -> None:
         self.args = args
+        self.ingest_process = ingest_process
         home = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
         self.settings = Settings(home=home, kafka_port=free_port(pair=True),
                                  api=f"http://127.0.0.1:{free_port()}",
                                  tokens=f"bench:{TOKEN}:all",
-                                 encryption=args.encryption == "on")  # fmt: skip
+                                 encryption=args.encryption == "on",
+                                 ingest_process=ingest_process == "on")  # fmt: skip
         self.kafka, self.worker = LocalKafka(self.settings), LocalWorker(self.settings)
         self.client = ApiClient(self.settings, token=TOKEN, timeout=120)
         self.http: Sustained | None = None
@@ -178,7 +186,8 @@ Row = Callable[[str, int, float], None]
 def report(run: Run) -> None:
     ceiling = run.ceiling.rate if run.ceiling else None
     print(f"\ncores: {os.cpu_count()}; load average (1, 5, 15 min): {load_average()}; "
-          f"local Kafka, embedded chDB, one worker, encryption {run.args.encryption}; "
+          f"local Kafka, embedded chDB, one worker, encryption {run.args.encryption}, "
+          f"ingest process {run.ingest_process}; "
           "the machine is shared: noisy")  # fmt: skip
     print(f"{'measure':<58} {'events':>10} {'events/s':>10} {'vs ceiling':>10}")
 
@@ -267,9 +276,19 @@ def report_latency(run: Run) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = options(argv)
     print(f"load average at start: {load_average()}", flush=True)
-    with Run(args) as run:
-        run.measure()
-    report(run)
+    runs = []
+    for ingest_process in args.ingest_process:
+        print(f"--- ingest process {ingest_process}", flush=True)
+        with Run(args, ingest_process) as run:
+            run.measure()
+        report(run)
+        runs.append(run)
+    if len(runs) == 2 and all(r.http for r in runs):
+        base, new = (r.http for r in runs)
+        assert base and new
+        print(f"\nHTTP, {runs[1].ingest_process} vs {runs[0].ingest_process} (same session): "
+              f"accepted {base.accepted_s / new.accepted_s:.2f}x, "
+              f"end to end {base.visible_s / new.visible_s:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ import faust
 from faust.types import TP
 
 from streams import metrics
-from streams.api import MAX_BYTES, Admin, PersonalData, Views
+from streams.api import MAX_BYTES, Admin, IngestProcess, LocalKeys, PersonalData, Views
+from streams.api.keys import KEYS_PATH, serve_keys
+from streams.errors import ConfigError
 from streams.kafka_config import check_connection, faust_credentials
 from streams.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
 from streams.worker import (
@@ -36,6 +38,7 @@ class TurnoutApp(faust.App):
     runtime when the worker stops."""
 
     runtime: Runtime
+    ingest_process: IngestProcess | None = None
 
     def on_webserver_init(self, web_driver: Any) -> None:
         router = web_driver.web_app.router
@@ -43,9 +46,14 @@ class TurnoutApp(faust.App):
         views.mount(router)
         PersonalData(self.runtime, views.guard, views.ingest).mount(router)
         Admin(self.runtime, Replay(self.runtime)).mount(router)
+        if self.ingest_process is not None:  # the ingest process asks for its data keys here
+            keys = serve_keys(LocalKeys(self.runtime.keyring), self.ingest_process.secret)
+            router.add_post(KEYS_PATH, keys)
 
     async def on_stop(self) -> None:
         self.runtime.stopping()  # a sink retrying a write gives up, so the agent can stop
+        if self.ingest_process is not None:
+            await self.ingest_process.stop()
         await super().on_stop()
         await self.runtime.stop()
 
@@ -56,6 +64,10 @@ def broker_urls(bootstrap: str) -> str:
 
 def create_app(settings: Settings) -> TurnoutApp:
     host, port = settings.api_host_port
+    ingest_process = IngestProcess(settings) if settings.ingest_process else None
+    # With an ingest process, it holds the public port and Faust's web server the private
+    # socket it passes the other requests to (docs/ingest-process.md).
+    transport = f"unix://{ingest_process.socket}" if ingest_process else f"tcp://{host}:{port}"
     app = TurnoutApp(
         CONSUMER_GROUP,
         broker=broker_urls(settings.bootstrap_servers),
@@ -84,8 +96,9 @@ def create_app(settings: Settings) -> TurnoutApp:
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         consumer_group_instance_id=settings.group_instance_id,
         producer_acks=-1,
-        web_transport=f"tcp://{host}:{port}",
+        web_transport=transport,
     )
+    app.ingest_process = ingest_process
     runtime = app.runtime = Runtime(settings, app)
     register_agents(app, runtime)
     register_alerting(app, runtime)
@@ -100,6 +113,18 @@ def create_app(settings: Settings) -> TurnoutApp:
             await purge_due(runtime)  # every election past its retention (docs/personal-data.md)
         except Exception:
             log.exception("the scheduled purge failed; it runs again in %.0fs", PURGE_EVERY)
+
+    if ingest_process is not None:
+
+        @app.task  # type: ignore[misc]
+        async def _ingest_process() -> None:
+            try:
+                await ingest_process.run()
+            except ConfigError as err:
+                log.error("%s", err)
+                await app.crash(err)
+
+        del _ingest_process
 
     del _revoked, _purge_due
     metrics.FRESHNESS.set(0)

@@ -9,7 +9,10 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -27,6 +30,7 @@ REJECTED_BY_TYPE = Counter(
     "the type itself was missing or unknown)",
     ["stage", "type"], registry=REGISTRY,
 )  # fmt: skip
+INGEST_COUNTERS = (ACCEPTED, REJECTED, REJECTED_BY_TYPE)  # what the ingest process counts
 PROCESSED = Counter(
     "turnout_events_processed", "Events applied to state by the agents, by type", ["type"],
     registry=REGISTRY,
@@ -145,3 +149,41 @@ class Freshness:
             seconds = max(seconds, now - (since or self.started))
         FRESHNESS.set(seconds)
         return max(seconds, 0.0)
+
+
+# --- one exposition for two processes ---------------------------------------------------------
+
+_SUMMED = ("_total", "_count", "_sum", "_bucket")
+
+
+def merged(worker_text: str, own: Iterable[Counter] = INGEST_COUNTERS) -> bytes:
+    """The worker's exposition with this process's `own` counters added to it, sample by
+    sample (the ingest process counts what it accepted; the worker everything else)."""
+    families = {f.name: f for f in text_string_to_metric_families(worker_text)}
+    for counter in own:
+        for family in counter.collect():
+            _add(families.setdefault(family.name, family), family)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Fixed(list(families.values())))  # type: ignore[arg-type]
+    return generate_latest(registry)
+
+
+def _add(into: Metric, family: Metric) -> None:
+    if into is family:
+        return
+    at = {(s.name, tuple(sorted(s.labels.items()))): i for i, s in enumerate(into.samples)}
+    for sample in family.samples:
+        i = at.get((sample.name, tuple(sorted(sample.labels.items()))))
+        if i is None:
+            into.samples.append(sample)
+        elif sample.name.endswith(_SUMMED):
+            old = into.samples[i]
+            into.samples[i] = Sample(old.name, old.labels, old.value + sample.value, old.timestamp)
+
+
+@dataclass(eq=False)  # hashable: a registry keys its collectors
+class _Fixed:
+    families: list[Metric]
+
+    def collect(self) -> list[Metric]:
+        return self.families

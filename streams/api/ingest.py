@@ -23,12 +23,12 @@ from aiokafka.errors import KafkaError
 from streams import events as ev
 from streams import metrics
 from streams.api.access import authorize
+from streams.api.keys import KeyAnswer, KeySource, KeysUnavailableError
 from streams.api.responses import error
 from streams.auth import Principal, Tokens
 from streams.errors import EventRejected
 from streams.events import JSON_ERRORS, SOURCE_HEADER, pack, partition_for
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
-from streams.store import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class Ingest:
         tokens: Tokens,
         timeout: float = 15.0,
         pseudonym_key: bytes | None = None,
-        keys: Keyring | None = None,
+        keys: KeySource | None = None,
         encrypt: bool = True,
     ) -> None:
         self.producer = producer
@@ -147,6 +147,9 @@ class Ingest:
             return error(
                 503, "Kafka did not acknowledge the events; retry (event ids make it safe)"
             )
+        except KeysUnavailableError as err:
+            log.warning("no data keys to seal a request's events with: %s", err)
+            return error(503, f"{err}; nothing was sent, retry")
         return web.json_response(result)
 
     async def accept(self, items: list[Any], who: Principal) -> dict[str, Any]:
@@ -198,27 +201,19 @@ class Ingest:
         stored = [ev.pseudonymize(e, self.pseudonym_key) for e in events]
         if self.keys is None:
             return [ev.encode(e) for e in (events if as_sent else stored)]
+        pairs = {(e.election_id, ev.elector_id_of(e) or "") for e in stored}
         sealing = {(e.election_id, x) for e in stored if (x := ev.elector_id_of(e))
                    and self.encrypt and ev.event_type(e) in ev.PERSONAL_FIELDS}  # fmt: skip
-        keys = await asyncio.to_thread(self._keys, sealing)
+        answer = await self.keys.answer(pairs, sealing)
         shown = events if as_sent else stored
-        return [self._sealed(e, s, keys) for e, s in zip(shown, stored, strict=True)]
+        return [self._sealed(e, s, answer) for e, s in zip(shown, stored, strict=True)]
 
-    def _keys(self, sealing: set[tuple[str, str]]) -> Any:
-        assert self.keys is not None
-        return self.keys.keys_for(sealing)  # reads new tombstones too, whatever `sealing` is
-
-    def _sealed(
-        self, event: ev.Event, stored: ev.Event, keys: dict[tuple[str, str], ev.DataKey | None]
-    ) -> Any:
-        assert self.keys is not None
+    def _sealed(self, event: ev.Event, stored: ev.Event, answer: KeyAnswer) -> Any:
         elector_id = ev.elector_id_of(stored) or ""
-        if self.keys.gone(event.election_id, elector_id):
-            purged = self.keys.gone(event.election_id, "")
-            what = "election_id: this election was purged" if purged else (
-                "elector_id: this elector was erased")  # fmt: skip
-            return f"{ev.event_type(event)}.{what}; Turnout keeps nothing more about it"
-        key = keys.get((event.election_id, elector_id))
+        refusal = answer.refusal(event.election_id, elector_id)
+        if refusal:
+            return f"{ev.event_type(event)}.{refusal}; Turnout keeps nothing more about it"
+        key = answer.keys.get((event.election_id, elector_id))
         if key is None:
             return ev.encode(event)
         return msgspec.json.encode(ev.seal(ev.to_dict(event), elector_id, key))

@@ -22,6 +22,7 @@ from streams import metrics
 from streams.api import openapi
 from streams.api.access import authorize
 from streams.api.ingest import Ingest
+from streams.api.keys import LocalKeys
 from streams.api.responses import error
 from streams.errors import QueryError, TurnoutError
 from streams.events import JSON_ERRORS, pseudonym
@@ -97,7 +98,7 @@ class Views:
             runtime = self.runtime
             self._ingest = Ingest(
                 await runtime.producer(), runtime.tokens, pseudonym_key=runtime.pseudonym_key,
-                keys=runtime.keyring, encrypt=runtime.settings.encryption,
+                keys=LocalKeys(runtime.keyring), encrypt=runtime.settings.encryption,
             )  # fmt: skip
         return self._ingest
 

@@ -58,6 +58,7 @@ class DataKey:
 
     key_id: str
     cipher: AESGCM = field(repr=False)  # never the key in a repr or a log line
+    wrapped: str = field(default="", repr=False, compare=False)  # as the key table holds it
 
 
 class Keys(Protocol):
@@ -163,11 +164,11 @@ def unwrap(master: bytes, election_id: str, elector_id: str, key_id: str, wrappe
             "TURNOUT_MASTER_KEY does not open the data keys stored in ClickHouse: every worker "
             "must use the master key they were made with"
         ) from None
-    return DataKey(key_id, AESGCM(key))
+    return DataKey(key_id, AESGCM(key), wrapped)
 
 
-def data_key(key_id: str, key: bytes) -> DataKey:
-    return DataKey(key_id, AESGCM(key))
+def data_key(key_id: str, key: bytes, wrapped: str = "") -> DataKey:
+    return DataKey(key_id, AESGCM(key), wrapped)
 
 
 def _context(item: dict[str, Any], elector_id: str) -> bytes:

@@ -200,6 +200,14 @@ class Settings:
             "Seal personal fields with the elector's data key at ingest; off only to measure.",
         ),
     )
+    ingest_process: bool = field(
+        default=True,
+        metadata=_env(
+            "TURNOUT_INGEST_PROCESS",
+            "Serve the API and ingest in a process of their own beside the worker (its second "
+            "core); 0 = all in the worker's process (docs/ingest-process.md).",
+        ),
+    )
     retention_days: float = field(
         default=90.0,
         metadata=_env(

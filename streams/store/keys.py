@@ -146,8 +146,9 @@ class Keyring:
                     found[pair] = next(iter(cached.values()))
                 else:
                     key_id, key = new_data_key()
-                    rows.append([*pair, key_id, wrap(self._master, *pair, key_id, key), _now_us()])
-                    found[pair] = made[pair] = data_key(key_id, key)
+                    wrapped = wrap(self._master, *pair, key_id, key)
+                    rows.append([*pair, key_id, wrapped, _now_us()])
+                    found[pair] = made[pair] = data_key(key_id, key, wrapped)
             self._insert(rows)  # stored before anything sealed with them is produced
             for pair, made_key in made.items():
                 self._keys.setdefault(pair, {})[made_key.key_id] = made_key

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from streams import metrics
 from streams.metrics import Freshness, RateMeter
@@ -42,3 +44,26 @@ def test_rate_meter_averages_over_its_window():
     assert meter.rate(now=6.0) == pytest.approx(15.0)
     assert meter.rate(now=12.0) == pytest.approx(5.0)  # the first mark left the window
     assert meter.rate(now=30.0) == 0.0
+
+
+def test_the_ingest_process_counts_are_added_to_the_workers_sample_by_sample():
+    registry = CollectorRegistry()
+    worker = Counter("turnout_events_rejected", "r", ["stage"], registry=registry)
+    worker.labels(stage="agent").inc(2)
+    worker.labels(stage="ingest").inc(1)
+    Gauge("turnout_freshness_seconds", "f", registry=registry).set(3.5)
+    front = Counter("turnout_events_rejected", "r", ["stage"], registry=CollectorRegistry())
+    front.labels(stage="ingest").inc(4)
+    accepted = Counter("turnout_events_accepted", "a", ["type"], registry=CollectorRegistry())
+    accepted.labels(type="voted").inc(7)
+
+    text = metrics.merged(generate_latest(registry).decode(), [front, accepted]).decode()
+    values = {
+        (s.name, tuple(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert values[("turnout_events_rejected_total", (("stage", "ingest"),))] == 5
+    assert values[("turnout_events_rejected_total", (("stage", "agent"),))] == 2
+    assert values[("turnout_events_accepted_total", (("type", "voted"),))] == 7
+    assert values[("turnout_freshness_seconds", ())] == 3.5

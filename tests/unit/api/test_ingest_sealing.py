@@ -11,6 +11,7 @@ import msgspec
 
 from streams import events as ev
 from streams.api import Ingest
+from streams.api.keys import LocalKeys
 from streams.events import SEALED, DataKey, data_key, open_item, validate
 from tests import factories as f
 
@@ -38,7 +39,7 @@ class FakeKeys:
 
 
 def sealed(keys: FakeKeys, items: list[dict[str, Any]], **kwargs: Any) -> list[Any]:
-    ingest = Ingest(None, None, keys=keys, **kwargs)  # type: ignore[arg-type]
+    ingest = Ingest(None, None, keys=LocalKeys(keys), **kwargs)  # type: ignore[arg-type]
     return asyncio.run(ingest.seal([validate(i) for i in items]))
 
 
