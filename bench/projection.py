@@ -189,15 +189,32 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def deviations(events: Sequence[Any]) -> tuple[list[float], list[float], list[float]]:
+Level = tuple[float, float, float]  # the day's true pooled share, the prior F0, the naive line
+
+
+def straight_line_weight(levels: Sequence[Level]) -> float:
+    """The w in F0'(t) = (1 - w) F0(t) + w E(t) (the prior shrunk toward the naive projection's
+    straight line E, the elapsed share of the polling hours) that fits these day-hours' true
+    pooled shares F best, by least squares: sum (F - F0)(E - F0) / sum (E - F0)^2. Not clipped:
+    below 0, the days stray from the prior away from the straight line."""
+    across = sum((line - prior) ** 2 for _, prior, line in levels)
+    if across == 0:
+        raise ValueError("the prior is the straight line at every hour given: nothing to fit")
+    return sum((true - prior) * (line - prior) for true, prior, line in levels) / across
+
+
+def deviations(
+    events: Sequence[Any],
+) -> tuple[list[float], list[float], list[float], list[Level]]:
     """How far one simulated day's pooled curve strayed from the prior F0 at each backtest
-    hour, on the logit scale: the day's (all bands) and each band's from the day's; and how
-    far each band's final in-person votes were from its likelihoods' share (log ratio)."""
+    hour, on the logit scale: the day's (all bands) and each band's from the day's; how
+    far each band's final in-person votes were from its likelihoods' share (log ratio); and
+    the day's level at each hour (its true share, F0 and the naive straight line)."""
     day = polling_day(opened(events))
     postal_ids = postal_voters(events, day)
     final = pooled_bands(cells_at(events, day.closes_at, postal_ids)[0], {})
     total = sum(b.in_person for b in final.values())
-    days, bands, anchors = [], [], []
+    days, bands, anchors, levels = [], [], [], []
     for hour in HOURS:
         at = day.opens_at.replace(hour=hour, minute=0)
         cells, of_band = cells_at(events, at, postal_ids)
@@ -207,10 +224,11 @@ def deviations(events: Sequence[Any]) -> tuple[list[float], list[float], list[fl
         anchors += [math.log(final[b].in_person / (scale * a)) for b, a in expected.items()]
         share = sum(b.in_person for b in now.values()) / total
         days.append(logit(share) - logit(day.prior_share(at)))
+        levels.append((share, day.prior_share(at), day.elapsed_share(at)))
         for band, counts in now.items():
             if 0 < counts.in_person < final[band].in_person:
                 bands.append(logit(counts.in_person / final[band].in_person) - logit(share))
-    return days, bands, anchors
+    return days, bands, anchors, levels
 
 
 Misses = dict[int, tuple[list[float], list[float]]]
@@ -249,6 +267,7 @@ def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
     over these days. The band-level constants stay the assumed BAND_CONCENTRATION and
     ANCHOR_SD: these fits moved the projected gap further off."""
     days, bands, anchors = [], [], []
+    levels: dict[str, list[Level]] = {}
     misses: Misses = {}
     for seed in seeds:
         for kind in kinds:
@@ -257,7 +276,8 @@ def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
                 seed=seed, electors=electors, wards=wards, morning_rain=rain,
                 young_evening_surge=surge, election_id=f"fit-{kind}-{seed}",
             )).events  # fmt: skip
-            d, b, a = deviations(events)
+            d, b, a, level = deviations(events)
+            levels.setdefault(kind, []).extend(level)
             days += d
             bands += b
             anchors += a
@@ -268,6 +288,13 @@ def fit(seeds: range, electors: int, wards: int, kinds: Sequence[str]) -> None:
         f"\nseeds {seeds.start}-{seeds.stop - 1} x {', '.join(kinds)}: CURVE_LOGIT_SD = "
         f"{rms[0]:.3f} ({len(days)} day-hours); measured, not used: band logit sd "
         f"{rms[1]:.3f} ({len(bands)}), likelihoods' sd {rms[2]:.3f} ({len(anchors)} band-hours)"
+    )
+    every = [x for kind in kinds for x in levels[kind]]
+    print(
+        f"prior shrunk toward the straight line: w = {straight_line_weight(every):+.2f} "
+        "(not used: F0 is kept; per kind of day "
+        + ", ".join(f"{k} {straight_line_weight(levels[k]):+.2f}" for k in kinds)
+        + ")"
     )
     print("INTERVAL_SCALE = (  # elapsed share, turnout, gap")
     for hour, (turnout, gap) in sorted(misses.items()):
