@@ -16,7 +16,7 @@ import faust
 from faust.types import TP
 
 from streams import metrics
-from streams.api import MAX_BYTES, Admin, IngestProcess, LocalKeys, PersonalData, Views
+from streams.api import MAX_BYTES, Admin, IngestProcess, PersonalData, Views
 from streams.api.keys import KEYS_PATH, serve_keys
 from streams.errors import ConfigError
 from streams.kafka_config import check_connection, faust_credentials
@@ -47,7 +47,7 @@ class TurnoutApp(faust.App):
         PersonalData(self.runtime, views.guard, views.ingest).mount(router)
         Admin(self.runtime, Replay(self.runtime)).mount(router)
         if self.ingest_process is not None:  # the ingest process asks for its data keys here
-            keys = serve_keys(LocalKeys(self.runtime.keyring), self.ingest_process.secret)
+            keys = serve_keys(self.runtime.keyring, self.ingest_process.secret)
             router.add_post(KEYS_PATH, keys)
 
     async def on_stop(self) -> None:

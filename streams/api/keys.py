@@ -3,7 +3,8 @@
 In the worker's own process ingest asks the key ring (`store.Keyring`, over ClickHouse) through
 `LocalKeys`. The ingest process cannot open the embedded engine (one process per data folder),
 so it asks the worker over the worker's private socket (`RemoteKeys` → `serve_keys`): one
-request per ingest request, answered by the same `LocalKeys`. Keys travel wrapped by the master
+request per ingest request, for the keys it has not been given yet and the tombstones the
+worker's key ring learnt since the last one. Keys travel wrapped by the master
 key, as the key table holds them, and are unwrapped by the ingest process, which has the master
 key too (docs/ingest-process.md).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -84,17 +85,19 @@ class LocalKeys:
 
 
 class KeysRequest(msgspec.Struct, frozen=True):
-    pairs: list[Pair]
-    sealing: list[Pair]
+    sealing: list[Pair]  # the electors the ingest process has no key for yet
+    epoch: str  # the key ring whose tombstone log `since` counts in ('' at first)
+    since: int
 
 
 class KeysReply(msgspec.Struct, frozen=True):
     keys: list[tuple[str, str, str, str]]  # election, elector, key id, wrapped key
-    erased: list[Pair]
-    purged: list[str]
+    epoch: str
+    tombstones: list[Pair]  # learnt since the request's cursor (all, for another epoch)
+    cursor: int
 
 
-def serve_keys(source: LocalKeys, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+def serve_keys(keyring: Keyring, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The worker's handler for the ingest process's key requests (on its private socket)."""
 
     async def handler(request: web.Request) -> web.Response:
@@ -106,22 +109,28 @@ def serve_keys(source: LocalKeys, secret: str) -> Callable[[web.Request], Awaita
         except msgspec.DecodeError as err:
             return error(400, f"key request: {err}")
         try:
-            found = await source.answer(set(wanted.pairs), set(wanted.sealing))
-        except KeysUnavailableError as err:
+            reply = await asyncio.to_thread(_reply, keyring, wanted)
+        except SinkError as err:
             return error(503, str(err))
-        reply = KeysReply(
-            keys=[(*pair, key.key_id, key.wrapped) for pair, key in found.keys.items()],
-            erased=sorted(found.erased),
-            purged=sorted(found.purged),
-        )
         return web.Response(body=msgspec.json.encode(reply), content_type="application/json")
 
     return handler
 
 
+def _reply(keyring: Keyring, wanted: KeysRequest) -> KeysReply:
+    found = keyring.keys_for(wanted.sealing)  # reads new tombstones too
+    since = wanted.since if wanted.epoch == keyring.epoch else 0
+    tombstones, cursor = keyring.tombstones_since(since)
+    keys = [(*pair, key.key_id, key.wrapped) for pair, key in found.items() if key is not None]
+    return KeysReply(keys, keyring.epoch, tombstones, cursor)
+
+
 class RemoteKeys:
-    """The ingest process's key source: the worker's, over its socket. Unwrapped keys are
-    cached (keys never change but by being destroyed, which the worker's answer tells)."""
+    """The ingest process's key source: the worker's key ring, over its socket. It keeps the
+    keys it was given (unwrapped; keys never change but by being destroyed) and every
+    tombstone, and asks, once per request, for the keys it lacks and the tombstones learnt
+    since it last asked — so telling an erased elector stays exact and costs the worker
+    nothing per elector it has seen before."""
 
     def __init__(
         self, session: aiohttp.ClientSession, master: bytes, secret: str, max_entries: int = 500_000
@@ -130,10 +139,32 @@ class RemoteKeys:
         self._master = master
         self._secret = secret
         self.max_entries = max_entries
-        self._cache: dict[tuple[str, str, str], DataKey] = {}
+        self._keys: dict[Pair, DataKey] = {}
+        self._gone: set[Pair] = set()
+        self._epoch, self._cursor = "", 0
 
     async def answer(self, pairs: set[Pair], sealing: set[Pair]) -> KeyAnswer:
-        body = msgspec.json.encode(KeysRequest(sorted(pairs), sorted(sealing)))
+        if len(self._keys) + len(sealing) > self.max_entries:
+            self._keys.clear()  # bounded memory: the worker gives them again
+        missing = sorted(p for p in sealing if p not in self._keys)
+        reply = await self._ask(KeysRequest(missing, self._epoch, self._cursor))
+        if reply.epoch != self._epoch:
+            self._gone.clear()  # another worker's log: it sent every tombstone
+        self._epoch, self._cursor = reply.epoch, reply.cursor
+        self._gone.update(reply.tombstones)
+        for pair in reply.tombstones:
+            self._keys.pop(pair, None)
+        for election_id, elector_id, key_id, wrapped in reply.keys:
+            pair = (election_id, elector_id)
+            self._keys[pair] = unwrap(self._master, election_id, elector_id, key_id, wrapped)
+        gone = self._gone
+        purged = {election for election, _ in pairs if (election, "") in gone}
+        erased = {p for p in pairs if p in gone or p[0] in purged}
+        keys = {p: self._keys[p] for p in sealing if p in self._keys and p not in erased}
+        return KeyAnswer(keys, erased, purged)
+
+    async def _ask(self, request: KeysRequest) -> KeysReply:
+        body = msgspec.json.encode(request)
         headers = {SECRET_HEADER: self._secret, "Content-Type": "application/json"}
         try:
             async with self.session.post(
@@ -146,24 +177,7 @@ class RemoteKeys:
             raise KeysUnavailableError(
                 f"the worker did not answer for data keys ({type(err).__name__})"
             ) from None
-        reply = msgspec.json.decode(payload, type=KeysReply)
-        return KeyAnswer(
-            keys=dict(self._unwrapped(reply.keys)),
-            erased=set(reply.erased),
-            purged=set(reply.purged),
-        )
-
-    def _unwrapped(
-        self, rows: Iterable[tuple[str, str, str, str]]
-    ) -> Iterable[tuple[Pair, DataKey]]:
-        if len(self._cache) > self.max_entries:
-            self._cache.clear()
-        for election_id, elector_id, key_id, wrapped in rows:
-            key = self._cache.get((election_id, elector_id, key_id))
-            if key is None:
-                key = unwrap(self._master, election_id, elector_id, key_id, wrapped)
-                self._cache[(election_id, elector_id, key_id)] = key
-            yield (election_id, elector_id), key
+        return msgspec.json.decode(payload, type=KeysReply)
 
 
 def _worker_said(status: int, payload: bytes) -> str:

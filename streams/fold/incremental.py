@@ -251,7 +251,9 @@ class IncrementalState:
 
 
 def _sorted(packed: bytes) -> bytes:
-    return b"".join(sorted(packed[i : i + ID_BYTES] for i in range(0, len(packed), ID_BYTES)))
+    if len(packed) <= ID_BYTES:
+        return packed
+    return b"".join(sorted([packed[i : i + ID_BYTES] for i in range(0, len(packed), ID_BYTES)]))
 
 
 def _order(f: Fact) -> tuple[int, str]:

@@ -84,6 +84,8 @@ class Keyring:
         self.max_entries = max_entries
         self._keys: dict[Pair, dict[str, DataKey]] = {}  # the electors looked up or made
         self._gone: set[Pair] = set()  # every tombstone: erased electors, purged elections
+        self._gone_log: list[Pair] = []  # the same, in the order learnt (`tombstones_since`)
+        self.epoch = os.urandom(8).hex()  # names this ring's log: a restarted worker's differs
         self._lock = threading.RLock()
         self._refreshed = 0.0  # when tombstones were last read (monotonic)
         self._tombstones_since = 0  # the next refresh reads those written after this (us)
@@ -161,14 +163,26 @@ class Keyring:
         with self._lock:
             for pair in pairs:
                 self._keys.pop(pair, None)
-                self._gone.add(pair)
+                self._bury(pair)
 
     def forget_election(self, election_id: str) -> None:
         with self._lock:
             for pair in [p for p in self._keys if p[0] == election_id]:
                 del self._keys[pair]
             self._gone = {p for p in self._gone if p[0] != election_id}
-            self._gone.add((election_id, ""))
+            self._bury((election_id, ""))
+
+    def tombstones_since(self, cursor: int) -> tuple[list[Pair], int]:
+        """The tombstones learnt since `cursor` (a position in this ring's log, 0 for all of
+        them) and the cursor to ask with next; read from the table first when `ttl` passed."""
+        self._refresh_tombstones()
+        with self._lock:
+            return self._gone_log[cursor:], len(self._gone_log)
+
+    def _bury(self, pair: Pair) -> None:
+        if pair not in self._gone:
+            self._gone.add(pair)
+            self._gone_log.append(pair)
 
     # --- the table ------------------------------------------------------------------------
 
@@ -187,7 +201,7 @@ class Keyring:
         with self._lock:
             for pair in rows:
                 self._keys.pop(pair, None)  # type: ignore[call-overload]
-                self._gone.add(pair)  # type: ignore[arg-type]
+                self._bury(pair)  # type: ignore[arg-type]
             self._refreshed, self._tombstones_since = time.monotonic(), started
 
     def _load(self, pairs: set[Pair]) -> None:

@@ -196,6 +196,21 @@ def test_another_worker_sees_an_erasure_at_its_next_tombstone_refresh(pipeline: 
         Keyring(pipeline.client, os.urandom(32)).fetch([(E, "o1")])
 
 
+def test_the_tombstone_log_gives_each_tombstone_once_from_a_cursor(pipeline: Pipeline):
+    """What the ingest process asks the worker for at each request (docs/ingest-process.md)."""
+    ring = Keyring(pipeline.client, MASTER, pipeline.sink.insert_settings, ttl=0.0)
+    _, cursor = ring.tombstones_since(0)
+    erase_electors(pipeline.client, [(E, "t1", 0)], pipeline.sink.insert_settings)  # in the table
+    ring.forget([(E, "t2")])  # an erasure this worker ran
+    new, after = ring.tombstones_since(cursor)
+    assert set(new) == {(E, "t1"), (E, "t2")} and after == cursor + 2
+    assert ring.tombstones_since(after) == ([], after)  # read again from the table: not again
+    ring.forget_election("purged-one")
+    assert ring.tombstones_since(after) == ([("purged-one", "")], after + 1)
+    another = Keyring(pipeline.client, MASTER, pipeline.sink.insert_settings)
+    assert another.epoch != ring.epoch  # a restarted worker's cursor means nothing here
+
+
 class Counting:
     """The client, counting the queries made through it."""
 

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from streams.api import Ingest
-from streams.api.keys import KEYS_PATH, KeysUnavailableError, LocalKeys, RemoteKeys, serve_keys
+from streams.api.keys import KEYS_PATH, KeysUnavailableError, RemoteKeys, serve_keys
 from streams.errors import SinkError
 from streams.events import DataKey, new_data_key, open_item, unwrap, validate, wrap
 from tests import factories as f
@@ -33,12 +33,15 @@ class Ring:
 
     def __init__(self, gone: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.made: dict[tuple[str, str], DataKey] = {}
-        self.tombstones = gone
+        self.tombstones = list(gone)
         self.failing = False
+        self.epoch = "one"
+        self.asked: list[set[tuple[str, str]]] = []
 
     def keys_for(self, pairs: Any) -> dict[tuple[str, str], DataKey | None]:
         if self.failing:
             raise SinkError("ClickHouse read of elector_keys failed: connection refused")
+        self.asked.append(set(pairs))
         for pair in pairs:
             if not self.gone(*pair) and pair not in self.made:
                 key_id, key = new_data_key()
@@ -46,7 +49,10 @@ class Ring:
         return {p: None if self.gone(*p) else self.made[p] for p in pairs}
 
     def gone(self, election_id: str, elector_id: str) -> bool:
-        return bool({(election_id, ""), (election_id, elector_id)} & self.tombstones)
+        return bool({(election_id, ""), (election_id, elector_id)} & set(self.tombstones))
+
+    def tombstones_since(self, cursor: int) -> tuple[list[tuple[str, str]], int]:
+        return self.tombstones[cursor:], len(self.tombstones)
 
     def key(self, election_id: str, elector_id: str, key_id: str) -> DataKey | None:
         return self.made.get((election_id, elector_id))
@@ -56,7 +62,7 @@ class Ring:
 async def worker(ring: Ring, folder: Path) -> AsyncIterator[str]:
     """The worker's key endpoint on a Unix socket; yields the socket's path."""
     app = web.Application()
-    app.router.add_post(KEYS_PATH, serve_keys(LocalKeys(ring), SECRET))  # type: ignore[arg-type]
+    app.router.add_post(KEYS_PATH, serve_keys(ring, SECRET))  # type: ignore[arg-type]
     runner = web.AppRunner(app)
     await runner.setup()
     path = str(folder / "worker.sock")
@@ -121,3 +127,23 @@ def test_no_keys_means_an_error_that_says_so(tmp_path: Path, what: str):
     expected = {"wrong secret": "HTTP 404", "clickhouse down": "connection refused",
                 "no worker": "did not answer"}  # fmt: skip
     assert expected[what] in said
+
+
+def test_keys_are_asked_once_and_a_later_erasure_still_refuses(tmp_path: Path):
+    ring = Ring()
+    first = [validate(f.canvass(E, "e1", intention="LAB", age_band="65+"))]
+    second = [validate(f.canvass(E, "e1", intention="CON", age_band="65+")),
+              validate(f.canvass(E, "e2", intention="LAB", age_band="18-24"))]  # fmt: skip
+
+    async def three_requests(keys: RemoteKeys) -> list[Any]:
+        ingest = Ingest(None, None, keys=keys)  # type: ignore[arg-type]
+        await ingest.seal(first)
+        sealed = await ingest.seal(second)
+        ring.tombstones.append((E, "e1"))  # erased by the worker between two requests
+        return sealed + await ingest.seal(second)
+
+    kept_e1, kept_e2, erased, still = run(ring, tmp_path, three_requests)
+    assert ring.asked == [{(E, "e1")}, {(E, "e2")}, set()]  # e1's key given once
+    assert isinstance(kept_e1, bytes) and isinstance(kept_e2, bytes)
+    assert erased.endswith("this elector was erased; Turnout keeps nothing more about it")
+    assert isinstance(still, bytes)
