@@ -24,6 +24,7 @@ import sys
 import aiohttp
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from streams import metrics
@@ -58,36 +59,51 @@ class Front:
         self.app.router.add_route("*", "/{tail:.*}", self.proxy)
         self.app.on_startup.append(self._open)
         self.app.on_cleanup.append(self._close)
-        self.ingest: Ingest | None = None
+        self.tokens = Tokens(server_tokens(settings))
         self.session: aiohttp.ClientSession | None = None
-        self.producer: AIOKafkaProducer | None = None
+        self._ingest: Ingest | None = None
+        self._ingest_lock = asyncio.Lock()
 
     async def _open(self, _: web.Application) -> None:
-        settings = self.settings
         connector = aiohttp.UnixConnector(path=self.socket, limit=64)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=600)
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout)
-        self.producer = AIOKafkaProducer(
-            **aiokafka_kwargs(settings), acks="all", enable_idempotence=True, linger_ms=2,
-            max_request_size=4 * 1024 * 1024,
-        )  # fmt: skip
-        await self.producer.start()
-        keys = RemoteKeys(self.session, master_key(settings), self.secret)
-        pseudonym_key = settings.pseudonym_key.encode() if settings.pseudonym_key else None
-        self.ingest = Ingest(
-            self.producer, Tokens(server_tokens(settings)), pseudonym_key=pseudonym_key,
-            keys=keys, encrypt=settings.encryption,
-        )  # fmt: skip
 
     async def _close(self, _: web.Application) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
+        if self._ingest is not None:
+            await self._ingest.producer.stop()
         if self.session is not None:
             await self.session.close()
 
+    async def ingest(self) -> Ingest:
+        """The one Ingest, its producer started on the first POST: reads go on being passed to
+        the worker while Kafka is away (KafkaError until it answers)."""
+        async with self._ingest_lock:
+            if self._ingest is None:
+                settings = self.settings
+                producer = AIOKafkaProducer(
+                    **aiokafka_kwargs(settings), acks="all", enable_idempotence=True,
+                    linger_ms=2, max_request_size=4 * 1024 * 1024,
+                )  # fmt: skip
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                assert self.session is not None
+                keys = RemoteKeys(self.session, master_key(settings), self.secret)
+                pseudonym = settings.pseudonym_key.encode() if settings.pseudonym_key else None
+                self._ingest = Ingest(producer, self.tokens, pseudonym_key=pseudonym, keys=keys,
+                                      encrypt=settings.encryption)  # fmt: skip
+        return self._ingest
+
     async def post_events(self, request: web.Request) -> web.Response:
-        assert self.ingest is not None
-        return await self.ingest.post_events(request)
+        try:
+            ingest = await self.ingest()
+        except KafkaError as err:
+            log.warning("Kafka is not reachable: %s", type(err).__name__)
+            return error(503, "Kafka is not reachable; nothing was sent, retry")
+        return await ingest.post_events(request)
 
     async def metrics(self, request: web.Request) -> web.Response:
         """The worker's metrics with this process's ingest counters added."""
