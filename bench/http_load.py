@@ -19,11 +19,21 @@ from streams.sim import SimulationConfig, simulate
 BATCH = 5000  # events per POST
 
 
+RETRIES = 5  # a 503 (Kafka or the worker's key table not answering in time) is retried
+
+
 def post(http: httpx.Client, settings: Settings, token: str, body: bytes) -> dict[str, Any]:
-    answer = http.post(
-        f"{settings.api}/v1/events", content=body,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    """POST a request as a patient app does: a 503 is said and retried (event ids make a
+    resend safe), up to RETRIES times."""
+    for attempt in range(RETRIES + 1):
+        answer = http.post(
+            f"{settings.api}/v1/events", content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        if answer.status_code != 503 or attempt == RETRIES:
+            break
+        print(f"  503 ({answer.text[:160]}); retrying", flush=True)
+        time.sleep(1.0)
     answer.raise_for_status()
     return answer.json()  # type: ignore[no-any-return]
 

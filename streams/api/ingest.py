@@ -141,7 +141,8 @@ class Ingest:
         except ValueError as err:
             return error(400, str(err))
         try:
-            result = await asyncio.wait_for(self.accept(parsed.items, who), self.timeout)
+            # the key step has its own `timeout` inside: this one is Kafka's acknowledgement
+            result = await asyncio.wait_for(self.accept(parsed.items, who), 2 * self.timeout)
         except (KafkaError, TimeoutError) as err:
             log.warning("Kafka did not acknowledge a request's events: %s", type(err).__name__)
             return error(
@@ -204,7 +205,12 @@ class Ingest:
         pairs = {(e.election_id, ev.elector_id_of(e) or "") for e in stored}
         sealing = {(e.election_id, x) for e in stored if (x := ev.elector_id_of(e))
                    and self.encrypt and ev.event_type(e) in ev.PERSONAL_FIELDS}  # fmt: skip
-        answer = await self.keys.answer(pairs, sealing)
+        try:
+            answer = await asyncio.wait_for(self.keys.answer(pairs, sealing), self.timeout)
+        except TimeoutError:
+            raise KeysUnavailableError(
+                f"the key table did not answer within {self.timeout:.0f}s (the worker is busy)"
+            ) from None
         shown = events if as_sent else stored
         return [self._sealed(e, s, answer) for e, s in zip(shown, stored, strict=True)]
 

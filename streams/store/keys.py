@@ -20,6 +20,7 @@ costs a row and nothing else.
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 import os
 import threading
@@ -102,12 +103,20 @@ class Keyring:
         with self._lock:
             wanted = {p for p in pairs if p[1] and not self.gone(*p)}
             if len(self._keys) + len(wanted) > self.max_entries:
-                # Bounded memory: start again, and load every elector of this batch, so that
-                # opening its records never falls back to one query per key.
-                self._keys.clear()
+                self._evict(len(wanted))
             missing = {p for p in wanted if p not in self._keys}
         if missing:
             self._load(missing)
+
+    def _evict(self, coming: int) -> None:
+        """Bounded memory: forget the electors cached longest ago, down to half the bound
+        with room for `coming` more. The batch's own electors are then loaded if they were
+        among them, so opening its records never falls back to one query per key; and the
+        keys ingest made last, which the agent opens next, stay cached (clearing everything
+        made the agent query the key table for every batch, under load, at 1M electors)."""
+        keep = max(0, self.max_entries // 2 - coming)
+        for pair in list(itertools.islice(self._keys, len(self._keys) - keep)):
+            del self._keys[pair]
 
     def key(self, election_id: str, elector_id: str, key_id: str) -> DataKey | None:
         """The data key `key_id` of the elector, None when it was destroyed."""
@@ -205,8 +214,11 @@ class Keyring:
             self._refreshed, self._tombstones_since = time.monotonic(), started
 
     def _load(self, pairs: set[Pair]) -> None:
+        # No FINAL: a key's rows are all the same row (an insert retried), and a destroyed key
+        # is deleted by a synchronous mutation. FINAL over a million keys in hundreds of parts
+        # held the engine for seconds, and ingest's key requests with it (1M-elector bench).
         rows = self._select(
-            "SELECT election_id, elector_id, key_id, wrapped FROM elector_keys FINAL "
+            "SELECT election_id, elector_id, key_id, wrapped FROM elector_keys "
             "WHERE election_id IN {es:Array(String)} AND elector_id IN {xs:Array(String)} "
             "AND key_id != ''",
             {"es": sorted({e for e, _ in pairs}), "xs": sorted({x for _, x in pairs})},

@@ -245,3 +245,21 @@ def test_a_full_key_cache_still_opens_a_batch_with_one_query_and_reuses_stored_k
     assert counted.queries == before  # opening the batch: no query per record
     again = ring.keys_for([(E, "k3")])[(E, "k3")]  # evicted by that fetch
     assert again is not None and again.key_id == made[(E, "k3")].key_id  # stored, not new
+
+
+def test_past_its_bound_the_key_cache_forgets_the_oldest_and_keeps_what_ingest_made_last(
+    pipeline: Pipeline,
+):
+    """Regression (the 1M-elector bench, 2026-12-01): clearing the whole cache at its bound
+    made the agent query the key table for the keys ingest had just made, batch after batch,
+    holding the engine until ingest's own key requests timed out (503)."""
+    counted = Counting(pipeline.client)
+    ring = Keyring(counted, MASTER, pipeline.sink.insert_settings, max_entries=10)  # type: ignore[arg-type]
+    ring.keys_for([(E, f"old{i}") for i in range(6)])
+    ring.keys_for([(E, f"new{i}") for i in range(4)])  # the cache is full: 10
+    ring.keys_for([(E, "newest")])  # over the bound: down to 5 - 1, the newest kept
+    before = counted.queries
+    ring.fetch([(E, f"new{i}") for i in range(4)] + [(E, "newest")])
+    assert counted.queries == before  # every key cached: no query
+    ring.fetch([(E, "old0")])
+    assert counted.queries == before + 1  # an old one is loaded again
