@@ -47,6 +47,7 @@ PARSED = [  # (variable, value in the environment, field, value in Settings)
     ("TURNOUT_PSEUDONYM_KEY", "k3y-k3y", "pseudonym_key", "k3y-k3y"),
     ("TURNOUT_MASTER_KEY", MASTER_KEY, "master_key", MASTER_KEY),
     ("TURNOUT_ENCRYPTION", "0", "encryption", False),
+    ("TURNOUT_INGEST_PROCESS", "0", "ingest_process", False),
     ("TURNOUT_RETENTION_DAYS", "30", "retention_days", 30.0),
     ("TURNOUT_ALERT_WEBHOOK", "https://hooks.example.org/t/abc", "alert_webhook",
      "https://hooks.example.org/t/abc"),
