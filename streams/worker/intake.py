@@ -61,11 +61,17 @@ class BatchConsumer(faust_aiokafka.Consumer):
             raise
 
     async def _take(self, fetcher_stopped: Callable[[], bool]) -> list[Message]:
-        """Records fetched until `max_records` are taken or `within` seconds passed since the
-        first; each is tracked as unacked, as Faust's conductor tracks a record it delivers."""
+        """Records fetched until `max_records` are taken (plus the rest of the fetch that
+        passed it: a fetch is never cut, its records would be skipped) or `within` seconds
+        passed since the first; each is tracked as unacked, as Faust's conductor tracks a
+        record it delivers."""
         batch: list[Message] = []
         deadline = None
         while not fetcher_stopped() and not self.should_stop:
+            if batch and not self.flow_active:
+                # A rebalance stopped the flow: it waits for the taken records to be acked,
+                # and getmany would wait for the flow to resume. Deliver what was taken.
+                break
             timeout = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
             async for tp, message in self.getmany(timeout=timeout):
                 if await self._taken(tp, message):
