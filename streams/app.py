@@ -25,6 +25,7 @@ from streams.worker import (
     PURGE_EVERY,
     Replay,
     Runtime,
+    batch_transport,
     purge_due,
     register_agents,
     register_alerting,
@@ -39,6 +40,10 @@ class TurnoutApp(faust.App):
 
     runtime: Runtime
     ingest_process: IngestProcess | None = None
+
+    def _new_transport(self) -> Any:
+        """Faust's aiokafka transport whose consumer hands turnout.events on in batches."""
+        return batch_transport(self)
 
     def on_webserver_init(self, web_driver: Any) -> None:
         router = web_driver.web_app.router

@@ -1,5 +1,5 @@
-"""Agents: thin. Take a batch of records -> projector (fold + sink) -> metrics; the rules live
-in `streams.fold`."""
+"""The fold of turnout.events: thin. A batch of records -> projector (fold + sink) -> ack ->
+metrics; the rules live in `streams.fold`, the batches come from `worker.intake`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from streams.errors import TurnoutError
 from streams.events import record_of
 from streams.settings import EVENTS_TOPIC
 from streams.store import describe
+from streams.worker.intake import BatchConsumer
 from streams.worker.projector import BatchResult
 from streams.worker.runtime import Runtime
 
@@ -25,8 +26,7 @@ log = logging.getLogger(__name__)
 def accepted_at(batch: list[Any]) -> dict[int, float]:
     """Per partition, the Kafka timestamp (when ingest produced it) of the newest record."""
     newest: dict[int, float] = {}
-    for event in batch:
-        message = event.message
+    for message in batch:
         newest[message.partition] = max(
             message.timestamp or 0.0, newest.get(message.partition, 0.0)
         )
@@ -34,7 +34,9 @@ def accepted_at(batch: list[Any]) -> dict[int, float]:
 
 
 def register_agents(app: AppT, runtime: Runtime) -> None:
-    """Declare the turnout.events topic and the agent that folds it, on `app`."""
+    """Subscribe `app` to turnout.events and fold its records in batches taken from Faust's
+    consumer (`worker.intake`: below Faust's per-record dispatch); the app's transport must be
+    `intake.batch_transport`."""
     settings = runtime.settings
     topic = app.topic(
         EVENTS_TOPIC,
@@ -44,47 +46,40 @@ def register_agents(app: AppT, runtime: Runtime) -> None:
         value_serializer="raw",
         partitions=settings.partitions,
     )
+    app.topics.add(topic)  # subscribed, acks enabled: Faust commits what `ack_all` acked
+    consumer = app.consumer
+    if not isinstance(consumer, BatchConsumer):
+        raise TypeError("the worker's Faust app must use intake.batch_transport")
+    consumer.batch_topic = EVENTS_TOPIC
+    consumer.max_records, consumer.within = settings.batch_max, settings.batch_within
 
-    @app.agent(topic, name="fold_elector_events")
-    async def fold_elector_events(stream: Any) -> None:
-        """Batches of records -> projector; records are acked only after the sink wrote them."""
-        async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
-            failure: WorkerHalted | None = None
-            try:
-                await project(runtime, batch)
-            except asyncio.CancelledError:  # the worker is stopping mid-batch
-                hold(batch)
-                raise
-            except Exception as err:
-                hold(batch)
-                failure = halted(err, batch)
-            if failure is not None:  # outside the except: no driver text in Faust's crash log
-                await halt(app, failure)
+    async def fold_elector_events(batch: list[Any]) -> None:
+        """A batch of records -> projector; acked only after the sink wrote it. A batch that
+        fails, or is cancelled (the worker stopping), is never acked: its offsets are not
+        committed and the next worker reads it again."""
+        try:
+            await project(runtime, batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            failure = halted(err, batch)
+        else:
+            consumer.ack_all(batch)
+            return
+        await halt(app, failure)  # outside the except: no driver text in Faust's crash log
 
-    del fold_elector_events
+    consumer.on_batch = fold_elector_events
 
 
 async def project(runtime: Runtime, batch: list[Any]) -> None:
-    """Project one batch of Faust events and record its metrics."""
+    """Project one batch of Faust messages and record its metrics."""
     started = time.perf_counter()
     now = time.time()  # a producer's clock may run ahead of the broker's: never trust it past now
-    records = [record_of(e.message, min(e.message.timestamp or now, now)) for e in batch]
+    records = [record_of(m, min(m.timestamp or now, now)) for m in batch]
     async with runtime.batch_lock:  # a replay takes the lock to swap projectors
         result = await runtime.projector.process(records)
     metrics.SINK_SECONDS.observe(time.perf_counter() - started)
     record_batch(runtime, result, accepted_at(batch))
-
-
-def hold(batch: list[Any]) -> None:
-    """Keep one more reference on each record of a batch that was not written.
-
-    Faust's `take_events` acks a batch in a `finally` when its generator is closed, also after
-    an exception or a cancellation; an acked record's offset is committed and never read again.
-    A record is acked only when its last reference goes, so the extra one keeps it unacked: the
-    committed offset stays before it and the next worker reads it again.
-    """
-    for event in batch:
-        event.message.incref()
 
 
 class WorkerHalted(TurnoutError):
@@ -95,8 +90,8 @@ def halted(err: Exception, batch: list[Any]) -> WorkerHalted:
     """Log why the worker stops, with the code's frames but no error text (a driver's or a
     decoder's message may quote an event); returns the error to crash the worker with."""
     spans: dict[int, list[int]] = {}
-    for event in batch:
-        p, offset = event.message.partition, event.message.offset
+    for message in batch:
+        p, offset = message.partition, message.offset
         span = spans.setdefault(p, [offset, offset])
         span[0], span[1] = min(span[0], offset), max(span[1], offset)
     where = ", ".join(f"p{p}@{a}..{b}" for p, (a, b) in sorted(spans.items()))
@@ -110,8 +105,8 @@ def halted(err: Exception, batch: list[Any]) -> WorkerHalted:
 
 
 async def halt(app: AppT, failure: WorkerHalted) -> None:
-    """Crash the Faust app (the worker exits non-zero) and wait here: leaving the loop would let
-    the agent's supervisor restart it and take (and ack) the records after the failed batch."""
+    """Crash the Faust app (the worker exits non-zero) and wait here: returning would let the
+    fetch loop take (and ack) the records after the failed batch."""
     await app.crash(failure)
     await asyncio.Event().wait()  # cancelled when the worker stops
 
