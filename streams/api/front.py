@@ -26,6 +26,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST
+from yarl import URL
 
 from streams import metrics
 from streams.api.ingest import MAX_BYTES, Ingest
@@ -56,7 +57,7 @@ class Front:
         self.app = web.Application(client_max_size=MAX_BYTES + 64 * 1024)
         self.app.router.add_post("/v1/events", self.post_events)
         self.app.router.add_get("/metrics", self.metrics)
-        self.app.router.add_route("*", "/{tail:.*}", self.proxy)
+        self.app.router.add_route("*", r"/{tail:[\s\S]*}", self.proxy)
         self.app.on_startup.append(self._open)
         self.app.on_cleanup.append(self._close)
         self.tokens = Tokens(server_tokens(settings))
@@ -121,7 +122,9 @@ class Front:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         try:
             async with self.session.request(
-                request.method, f"http://worker{request.rel_url}", headers=headers,
+                # the path exactly as it came (an id may carry any escape, %2F included)
+                request.method, URL("http://worker" + request.raw_path, encoded=True),
+                headers=headers,
                 data=await request.read() if request.can_read_body else None,
                 allow_redirects=False,
             ) as answer:  # fmt: skip
