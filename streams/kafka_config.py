@@ -42,6 +42,13 @@ def aiokafka_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
+def event_producer_kwargs(settings: Settings) -> dict[str, Any]:
+    """AIOKafkaProducer keywords of whatever writes events (ingest, the worker's dead letters
+    and erasures): acks=all, idempotent, records of up to 4 MiB (batches of events)."""
+    return {**aiokafka_kwargs(settings), "acks": "all", "enable_idempotence": True,
+            "linger_ms": 2, "max_request_size": 4 * 1024 * 1024}  # fmt: skip
+
+
 def _sasl(settings: Settings) -> dict[str, Any]:
     """The SASL keywords, named alike by aiokafka and kafka-python; none without SASL."""
     if not settings.kafka_sasl:

@@ -34,7 +34,7 @@ from streams.api.keys import KEYS_PATH, RemoteKeys
 from streams.api.responses import error
 from streams.api.supervisor import BIND_FAILED, SECRET_ENV, SOCKET_ENV
 from streams.auth import Tokens, server_tokens
-from streams.kafka_config import aiokafka_kwargs
+from streams.kafka_config import event_producer_kwargs
 from streams.settings import Settings
 from streams.store import master_key
 
@@ -82,10 +82,7 @@ class Front:
         async with self._ingest_lock:
             if self._ingest is None:
                 settings = self.settings
-                producer = AIOKafkaProducer(
-                    **aiokafka_kwargs(settings), acks="all", enable_idempotence=True,
-                    linger_ms=2, max_request_size=4 * 1024 * 1024,
-                )  # fmt: skip
+                producer = AIOKafkaProducer(**event_producer_kwargs(settings))
                 try:
                     await producer.start()
                 except BaseException:

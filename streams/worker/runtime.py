@@ -17,7 +17,7 @@ from faust.types import TP, AppT
 from streams import metrics
 from streams.auth import Tokens, server_tokens
 from streams.events import JSON_ERRORS, rejected_type, scrub_dead_letter
-from streams.kafka_config import aiokafka_kwargs
+from streams.kafka_config import aiokafka_kwargs, event_producer_kwargs
 from streams.read import Reader
 from streams.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from streams.store import (
@@ -77,13 +77,7 @@ class Runtime:
         """The idempotent acks=all producer, started on first use (it needs the running loop)."""
         async with self._producer_lock:
             if self._producer is None:
-                producer = AIOKafkaProducer(
-                    **aiokafka_kwargs(self.settings),
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=2,
-                    max_request_size=4 * 1024 * 1024,
-                )
+                producer = AIOKafkaProducer(**event_producer_kwargs(self.settings))
                 await producer.start()
                 self._producer = producer
         return self._producer
