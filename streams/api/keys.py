@@ -25,7 +25,7 @@ from aiohttp import web
 from streams.api.responses import error
 from streams.errors import SinkError, TurnoutError
 from streams.events import DataKey, unwrap
-from streams.store import Keyring
+from streams.store import Keyring, forget_oldest
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class RemoteKeys:
 
     async def answer(self, pairs: set[Pair], sealing: set[Pair]) -> KeyAnswer:
         if len(self._keys) + len(sealing) > self.max_entries:
-            self._keys.clear()  # bounded memory: the worker gives them again
+            forget_oldest(self._keys, self.max_entries, len(sealing))  # asked for again if need be
         missing = sorted(p for p in sealing if p not in self._keys)
         reply = await self._ask(KeysRequest(missing, self._epoch, self._cursor))
         if reply.epoch != self._epoch:

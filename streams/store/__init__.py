@@ -26,7 +26,14 @@ from streams.store.connection import (
 from streams.store.erasure import Erased, drop_zero_aggregates, erase_electors, purge_election
 from streams.store.failures import DATA_ERRORS, SinkDataError, describe, is_data_error, scrub
 from streams.store.history import CutShort
-from streams.store.keys import KEY_COLUMNS, Keyring, insert_keys, master_key, tombstone
+from streams.store.keys import (
+    KEY_COLUMNS,
+    Keyring,
+    forget_oldest,
+    insert_keys,
+    master_key,
+    tombstone,
+)
 from streams.store.rows import (
     CELL_COLUMNS,
     CELL_DIMENSIONS,
@@ -91,6 +98,7 @@ __all__ = [
     "erase_electors",
     "event_row",
     "fact_row",
+    "forget_oldest",
     "insert_keys",
     "is_data_error",
     "master_key",

@@ -114,9 +114,7 @@ class Keyring:
         among them, so opening its records never falls back to one query per key; and the
         keys ingest made last, which the agent opens next, stay cached (clearing everything
         made the agent query the key table for every batch, under load, at 1M electors)."""
-        keep = max(0, self.max_entries // 2 - coming)
-        for pair in list(itertools.islice(self._keys, len(self._keys) - keep)):
-            del self._keys[pair]
+        forget_oldest(self._keys, self.max_entries, coming)
 
     def key(self, election_id: str, elector_id: str, key_id: str) -> DataKey | None:
         """The data key `key_id` of the elector, None when it was destroyed."""
@@ -242,6 +240,15 @@ class Keyring:
     def _insert(self, rows: list[list[Any]]) -> None:
         if rows:
             insert_keys(self.client, rows, self.insert_settings)
+
+
+def forget_oldest(cache: dict[Any, Any], bound: int, coming: int) -> None:
+    """Drop the entries of `cache` put in longest ago (dicts keep insertion order), down to
+    half of `bound` with room for `coming` more: a key cache past its bound keeps what was
+    made or opened last, which is what is asked for next."""
+    keep = max(0, bound // 2 - coming)
+    for entry in list(itertools.islice(cache, len(cache) - keep)):
+        del cache[entry]
 
 
 def insert_keys(client: Client, rows: list[list[Any]], settings: dict[str, Any]) -> None:

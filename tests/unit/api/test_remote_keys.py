@@ -147,3 +147,19 @@ def test_keys_are_asked_once_and_a_later_erasure_still_refuses(tmp_path: Path):
     assert isinstance(kept_e1, bytes) and isinstance(kept_e2, bytes)
     assert erased.endswith("this elector was erased; Turnout keeps nothing more about it")
     assert isinstance(still, bytes)
+
+
+def test_past_its_bound_the_ingest_process_keeps_its_newest_keys(tmp_path: Path):
+    ring = Ring()
+    old = [validate(f.canvass(E, f"old{i}", intention="LAB")) for i in range(6)]
+    new = [validate(f.canvass(E, f"new{i}", intention="LAB")) for i in range(4)]
+    newest = [validate(f.canvass(E, "newest", intention="LAB"))]
+
+    async def requests(keys: RemoteKeys) -> None:
+        keys.max_entries = 10
+        ingest = Ingest(None, None, keys=keys)  # type: ignore[arg-type]
+        for events in (old, new, newest, new + newest):
+            await ingest.seal(events)
+
+    run(ring, tmp_path, requests)
+    assert ring.asked[-1] == set()  # the newest keys were kept: nothing asked again
