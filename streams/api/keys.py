@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -25,11 +24,8 @@ from aiohttp import web
 from streams.api.responses import error
 from streams.errors import SinkError, TurnoutError
 from streams.events import DataKey, unwrap
-from streams.store import Keyring, forget_oldest
+from streams.store import Keyring, Pair, forget_oldest
 
-log = logging.getLogger(__name__)
-
-Pair = tuple[str, str]  # (election_id, elector_id); elector_id '' for the election itself
 KEYS_PATH = "/_internal/keys"
 SECRET_HEADER = "X-Turnout-Internal"
 

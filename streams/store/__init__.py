@@ -29,6 +29,7 @@ from streams.store.history import CutShort
 from streams.store.keys import (
     KEY_COLUMNS,
     Keyring,
+    Pair,
     forget_oldest,
     insert_keys,
     master_key,
@@ -77,6 +78,7 @@ __all__ = [
     "CutShort",
     "Erased",
     "Keyring",
+    "Pair",
     "Row",
     "Sink",
     "SinkBatch",
