@@ -107,6 +107,17 @@ def test_rule8_groups_follow_the_elections_our_party(api, election_id):
     assert row["gap_pts"] == pytest.approx(-50.0)
 
 
+def test_rule8_without_an_election_opened_nobody_is_for_or_against_us(api, election_id):
+    """The stateful fuzz's case: election.opened retracted, a LAB and a CON intention. With no
+    our_party there is no "us": neither is a supporter or an opponent, as the truth says."""
+    e = election_id
+    opened = f.opened(e, event_id=f"{e}-open")
+    withdrawn = f.retracted(e, opened["event_id"])
+    api.post_events([opened, withdrawn, f.canvass(e, "a", "LAB"), f.canvass(e, "b", "CON")])
+    row = totals(api, e)
+    assert (row["supporters"], row["opponents"], row["contacted"]) == (0, 0, 2)
+
+
 def test_as_of_counts_only_events_that_occurred_by_then(api, election_id):
     e = election_id
     api.post_events([

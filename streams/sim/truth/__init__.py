@@ -37,7 +37,7 @@ Interpretations chosen where the SPEC is silent:
   event except another retraction (retracting a retraction has no effect). A retracted event
   has no effect at all: an elector whose only events are retracted does not appear.
 - `our_party`: from the latest non-retracted `election.opened`; with none, nobody is a supporter
-  and every party code is an opponent.
+  or an opponent (there is no "us" to be for or against).
 - `as_of`: only events with `occurred_at` <= as_of count; retractions apply whatever their own
   `occurred_at`, and the election's configuration (`election.opened`) is not time-filtered.
 - `contacted`: electors with at least one non-retracted canvass whose outcome is `contacted`.

@@ -177,7 +177,7 @@ def aggregate(
         key = tuple(getattr(e, d) for d in by)
         c = cells.setdefault(key, dict.fromkeys(COUNTS, 0))
         supporter = e.intention is not None and e.intention == our_party
-        opponent = is_party(e.intention) and not supporter
+        opponent = our_party is not None and is_party(e.intention) and not supporter
         c["electorate"] += e.registered
         c["contacted"] += e.contacted
         c["supporters"] += supporter

@@ -251,6 +251,18 @@ def test_groups_follow_the_elections_our_party() -> None:
     assert row["contacted"] == 5 and row["electorate"] == 0
 
 
+def test_without_an_election_opened_nobody_is_in_a_group() -> None:
+    """A retracted election.opened leaves no our_party: no supporters and no opponents, as the
+    pipeline reads it (read/queries.py). Found by the stateful fuzz (a LAB supporter was
+    counted as an opponent by the truth)."""
+    people = {"a": "CON", "b": "LAB", "d": "UNDECIDED"}
+    events = [canvass(f"c{p}", T.format(1, 10), i, elector=p) for p, i in people.items()]
+    for sent in ([*events], [opened(), retracted("x", "open", elector=None), *events]):
+        (row,) = ground_truth(sent, by=("ward",), election_id="e1")
+        assert (row["supporters"], row["opponents"], row["undecided"]) == (0, 0, 1)
+        assert row["contacted"] == 3 and row["gap_pts"] is None
+
+
 def test_metrics_are_null_for_empty_groups_and_gap_is_in_points() -> None:
     events = [
         reg("r1", T.format(1, 10)),
