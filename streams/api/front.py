@@ -23,7 +23,6 @@ import sys
 
 import aiohttp
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST
 from yarl import URL
@@ -34,7 +33,7 @@ from streams.api.keys import KEYS_PATH, RemoteKeys
 from streams.api.responses import error
 from streams.api.supervisor import BIND_FAILED, SECRET_ENV, SOCKET_ENV
 from streams.auth import Tokens, server_tokens
-from streams.kafka_config import event_producer_kwargs
+from streams.event_producer import EventProducer
 from streams.settings import Settings
 from streams.store import master_key
 
@@ -82,12 +81,8 @@ class Front:
         async with self._ingest_lock:
             if self._ingest is None:
                 settings = self.settings
-                producer = AIOKafkaProducer(**event_producer_kwargs(settings))
-                try:
-                    await producer.start()
-                except BaseException:
-                    await producer.stop()
-                    raise
+                producer = EventProducer(settings)
+                await producer.start()
                 assert self.session is not None
                 keys = RemoteKeys(self.session, master_key(settings), self.secret)
                 pseudonym = settings.pseudonym_key.encode() if settings.pseudonym_key else None

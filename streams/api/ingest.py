@@ -17,7 +17,6 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from streams import events as ev
@@ -27,6 +26,7 @@ from streams.api.keys import KeyAnswer, KeySource, KeysUnavailableError
 from streams.api.responses import error
 from streams.auth import Principal, Tokens
 from streams.errors import EventRejected
+from streams.event_producer import EventProducer
 from streams.events import JSON_ERRORS, SOURCE_HEADER, pack, partition_for
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC
 
@@ -101,7 +101,7 @@ class Ingest:
 
     def __init__(
         self,
-        producer: AIOKafkaProducer,
+        producer: EventProducer,
         tokens: Tokens,
         timeout: float = 15.0,
         pseudonym_key: bytes | None = None,
@@ -259,4 +259,4 @@ def dead_letter(
     value = {"raw": raw, "errors": reasons, "received_at": received_at, "source": source}
     if index is not None:
         value["index"] = index
-    return key, msgspec.json.encode(value)
+    return key, ev.encode_dead_letter(value)

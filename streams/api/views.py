@@ -313,7 +313,7 @@ class Views:
     async def _kafka_ok(self) -> bool:
         try:
             producer = await asyncio.wait_for(self.runtime.producer(), 5)
-            await asyncio.wait_for(producer.client.force_metadata_update(), 5)
+            await asyncio.wait_for(producer.refresh_metadata(), 5)
             return True
         except Exception:
             return False

@@ -26,7 +26,7 @@ from streams.events.models import (
     TurnoutVoted,
     event_type,
 )
-from streams.events.personal import NOT_KEPT, scrub_dead_letter
+from streams.events.personal import NOT_KEPT, encode_dead_letter, scrub_dead_letter
 from streams.events.pseudonyms import pseudonym, pseudonymize
 from streams.events.reasons import rejected_type, rejection_reasons
 from streams.events.records import (
@@ -107,6 +107,7 @@ __all__ = [
     "decode_record",
     "elector_id_of",
     "encode",
+    "encode_dead_letter",
     "event_type",
     "needs_key",
     "new_data_key",

@@ -10,14 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP, AppT
 
 from streams import metrics
 from streams.auth import Tokens, server_tokens
-from streams.events import JSON_ERRORS, rejected_type, scrub_dead_letter
-from streams.kafka_config import aiokafka_kwargs, event_producer_kwargs
+from streams.event_producer import EventProducer
+from streams.events import JSON_ERRORS, encode_dead_letter, rejected_type, scrub_dead_letter
+from streams.kafka_config import aiokafka_kwargs
 from streams.read import Reader
 from streams.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from streams.store import (
@@ -63,8 +63,7 @@ class Runtime:
         self.keyring = Keyring(connect(settings), master_key(settings), self.sink.insert_settings)
         self.projector = Projector(self.sink, self.dead_letter, EVENTS_TOPIC, self.pseudonym_key,
                                    self.keyring, settings.encryption)  # fmt: skip
-        self._producer: AIOKafkaProducer | None = None
-        self._producer_lock = asyncio.Lock()
+        self._producer = EventProducer(settings)
         self._admin: AIOKafkaAdminClient | None = None
         self._admin_lock = asyncio.Lock()
         self.batch_lock = asyncio.Lock()
@@ -73,13 +72,9 @@ class Runtime:
         self.last_write = time.time()
         self.freshness = metrics.Freshness()
 
-    async def producer(self) -> AIOKafkaProducer:
+    async def producer(self) -> EventProducer:
         """The idempotent acks=all producer, started on first use (it needs the running loop)."""
-        async with self._producer_lock:
-            if self._producer is None:
-                producer = AIOKafkaProducer(**event_producer_kwargs(self.settings))
-                await producer.start()
-                self._producer = producer
+        await self._producer.start()
         return self._producer
 
     async def dead_letter(self, raw: bytes, reasons: list[str], where: dict[str, Any]) -> None:
@@ -95,7 +90,7 @@ class Runtime:
         value = {"raw": text, "errors": reasons, **where}
         metrics.count_rejected("agent", [rejected_type(reasons)])
         producer = await self.producer()
-        await producer.send_and_wait(DLQ_TOPIC, msgspec.json.encode(value))
+        await producer.send_and_wait(DLQ_TOPIC, encode_dead_letter(value))
 
     async def purge(self, election_id: str) -> None:
         """Delete an election's keys and rows, between two batches; the partitions' state is
@@ -149,9 +144,7 @@ class Runtime:
         """Close what the runtime opened (producer, admin client); called when the worker stops."""
         self.stopping()
         self.reads.shutdown(wait=False, cancel_futures=True)
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._producer.stop()
         if self._admin is not None:
             await self._admin.close()
             self._admin = None

@@ -53,6 +53,7 @@ class Streams(RuleBasedStateMachine):
         super().__init__()
         self.election_id = f"fuzz-{uuid.uuid4().hex[:10]}"
         self.sent: list[Any] = []
+        self.requests: list[list[Any]] = []  # the items of each request, as the truth sees them
         self.events: list[dict[str, Any]] = []  # every well-formed event built so far
         self.electors: list[str] = []
         self.wards: list[str] = []
@@ -142,7 +143,9 @@ class Streams(RuleBasedStateMachine):
                            for i in wrong[:3]]  # fmt: skip
         # the ground truth has no occurred_at window: an item outside it is folded as what
         # the worker makes of it, nothing
-        self.sent.extend(None if fz.outside_window(item, seen) else item for item in items)
+        kept = [None if fz.outside_window(item, seen) else item for item in items]
+        self.sent.extend(kept)
+        self.requests.append(kept)
 
     @initialize(
         electors=st.lists(fz.ELECTOR_IDS, min_size=2, max_size=6, unique=True),
@@ -187,6 +190,7 @@ class Streams(RuleBasedStateMachine):
     @rule()
     def pipeline_keeps_moving(self) -> None:
         self.api.wait_caught_up(120)
+        self.requests.append([])  # a wait between requests
 
     def teardown(self) -> None:
         try:
@@ -198,7 +202,8 @@ class Streams(RuleBasedStateMachine):
                     assert_rows_equal_truth(rows, truth)
                 except AssertionError as err:
                     sent = self.keep / f"{self.election_id}.json"
-                    sent.write_text(json.dumps(self.sent))
+                    kept = {"sent": self.sent, "requests": self.requests, "rows": rows}
+                    sent.write_text(json.dumps(kept | {"error": str(err)}))
                     raise AssertionError(
                         f"{err}\npipeline rows: {rows}\ntruth: {truth}\nitems sent: {sent}"
                     ) from None

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"streams.key_format"},
     {"streams.settings"},
     {"streams.auth", "streams.kafka_config"},
+    {"streams.event_producer"},
     {"streams.metrics"},
     {"streams.events"},
     {"streams.fold"},

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
-from streams.events import NOT_KEPT, scrub_dead_letter
+import msgspec
+import pytest
+
+from streams.events import NOT_KEPT, encode_dead_letter, scrub_dead_letter
 from streams.events import rejection_reasons as reasons_of
+from streams.events.personal import DEAD_LETTER_BYTES
 from tests import factories as f
 
 E = "2026-05-07-dlq"
@@ -41,3 +46,23 @@ def test_an_elector_id_that_is_not_a_pseudonym_is_not_kept():
 def test_anything_but_an_object_is_kept_as_sent():
     assert scrub_dead_letter("not json {", ["r"]) == ("not json {", ["r"])
     assert scrub_dead_letter([1, 2], ["r"]) == ([1, 2], ["r"])
+
+
+def test_a_dead_letter_under_the_bound_is_kept_whole() -> None:
+    value = {"raw": {"event_id": "e1", "ward": "x" * 1000}, "errors": ["ward: too long"]}
+    assert msgspec.json.decode(encode_dead_letter(value)) == value
+
+
+@pytest.mark.parametrize("raw", [
+    "\x01" * 2_000_000,  # 6 bytes each once escaped
+    {"event_id": "e1", "ward": "\U0001f5f3" * 600_000, "junk": ["\x00"] * 100_000},
+])  # fmt: skip
+def test_an_oversized_dead_letter_keeps_its_start_its_size_and_hash(raw: object) -> None:
+    reasons = [f"field{i}: " + "\x02" * 5000 for i in range(5000)]
+    letter = encode_dead_letter({"raw": raw, "errors": reasons, "source": "tests"})
+    assert len(letter) <= DEAD_LETTER_BYTES
+    kept = msgspec.json.decode(letter)
+    whole = raw.encode() if isinstance(raw, str) else msgspec.json.encode(raw)
+    assert kept["raw_cut"] == {"bytes": len(whole), "sha256": hashlib.sha256(whole).hexdigest()}
+    assert whole.decode().startswith(kept["raw"]) and kept["source"] == "tests"
+    assert len(kept["errors"]) == 101 and kept["errors"][-1] == "... and 4900 more reasons"
