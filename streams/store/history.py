@@ -10,7 +10,7 @@ the batch that was cut short left, for the worker to mend (or rebuild) the parti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, groupby
 from operator import itemgetter
@@ -20,6 +20,7 @@ import msgspec
 from clickhouse_connect.driver.client import Client
 
 from streams.fold import EntityKey, Fact, InstantCounts, pack_ids
+from streams.store.in_lists import chunks, in_list
 from streams.store.rows import CELL_DIMENSIONS, Stored, cell_of, fact_of_row, stored_of
 
 _DIMS = ", ".join(CELL_DIMENSIONS)
@@ -89,18 +90,27 @@ def cut_keys(
             {(r[0], cell_of(r[1:8]), int(r[8])) for r in deltas})  # fmt: skip
 
 
+_KEYS_IN = in_list("(election_id, elector_id)", "keys", "Tuple(String, String)")
+
+
+def _rows(
+    client: Client, sql: str, parameters: dict[str, Any], keys: Sequence[EntityKey]
+) -> Iterator[Sequence[Any]]:
+    """The rows of `sql` (which tests `_KEYS_IN`) for every key, a chunk of keys a query."""
+    for chunk in chunks(keys):
+        yield from client.query(sql, parameters=parameters | {"keys": chunk}).result_rows
+
+
 def split_histories(
     client: Client, partition: int, keys: Sequence[EntityKey], commit: int
 ) -> dict[EntityKey, tuple[list[Fact], list[Fact]]]:
     """Each entity's stored facts: (those of committed batches, those of the cut batch)."""
-    result = client.query(
+    sql = (
         f"SELECT election_id, elector_id, version > {{c:UInt64}}, {_FACT} FROM facts "
-        "WHERE partition = {p:UInt16} AND (election_id, elector_id) IN "
-        "{keys:Array(Tuple(String, String))}",
-        parameters={"p": partition, "c": commit, "keys": sorted(set(keys))},
+        f"WHERE partition = {{p:UInt16}} AND {_KEYS_IN}"
     )
     found: dict[EntityKey, tuple[list[Fact], list[Fact]]] = {k: ([], []) for k in keys}
-    for row in result.result_rows:
+    for row in _rows(client, sql, {"p": partition, "c": commit}, keys):
         found[(row[0], row[1])][1 if row[2] else 0].append(fact_of_row(row[3:]))
     return found
 
@@ -109,11 +119,11 @@ def drop_cut_electors(
     client: Client, partition: int, commit: int, keys: Sequence[EntityKey]
 ) -> None:
     """Delete the electors rows the cut batch wrote for entities it created."""
-    if keys:
+    for chunk in chunks(keys):
         client.command(
             "DELETE FROM electors WHERE partition = {p:UInt16} AND version > {c:UInt64} "
-            "AND (election_id, elector_id) IN {keys:Array(Tuple(String, String))}",
-            parameters={"p": partition, "c": commit, "keys": sorted(set(keys))},
+            f"AND {_KEYS_IN}",
+            parameters={"p": partition, "c": commit, "keys": chunk},
         )
 
 
@@ -208,17 +218,18 @@ def histories(
     where = "partition = {p:UInt16}"
     params: dict[str, Any] = {"p": partition}
     if keys is not None:
-        where += " AND (election_id, elector_id) IN {keys:Array(Tuple(String, String))}"
-        params["keys"] = sorted(set(keys))
+        where += f" AND {_KEYS_IN}"
     if before is not None:
         where += " AND offset < {before:UInt64}"
         params["before"] = before
-    result = client.query(
-        f"SELECT election_id, elector_id, {_FACT} FROM facts WHERE {where}",
-        parameters=params,
+    sql = f"SELECT election_id, elector_id, {_FACT} FROM facts WHERE {where}"
+    rows = (
+        client.query(sql, parameters=params).result_rows
+        if keys is None
+        else _rows(client, sql, params, keys)
     )
     found: dict[EntityKey, list[Fact]] = {}
-    for row in result.result_rows:
+    for row in rows:
         found.setdefault((row[0], row[1]), []).append(fact_of_row(row[2:]))
     return found
 

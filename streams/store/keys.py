@@ -36,6 +36,7 @@ from streams.events import DataKey, data_key, new_data_key, unwrap, wrap
 from streams.key_format import check_master_key
 from streams.settings import Settings
 from streams.store.failures import describe, scrub
+from streams.store.in_lists import chunks, in_list
 
 log = logging.getLogger(__name__)
 
@@ -215,12 +216,14 @@ class Keyring:
         # No FINAL: a key's rows are all the same row (an insert retried), and a destroyed key
         # is deleted by a synchronous mutation. FINAL over a million keys in hundreds of parts
         # held the engine for seconds, and ingest's key requests with it (1M-elector bench).
-        rows = self._select(
-            "SELECT election_id, elector_id, key_id, wrapped FROM elector_keys "
-            "WHERE election_id IN {es:Array(String)} AND elector_id IN {xs:Array(String)} "
-            "AND key_id != ''",
-            {"es": sorted({e for e, _ in pairs}), "xs": sorted({x for _, x in pairs})},
+        sql = (
+            "SELECT election_id, elector_id, key_id, wrapped FROM elector_keys WHERE "
+            f"{in_list('election_id', 'es', 'String')} AND {in_list('elector_id', 'xs', 'String')} "
+            "AND key_id != ''"
         )
+        elections = sorted({e for e, _ in pairs})
+        rows = [row for xs in chunks(x for _, x in pairs)
+                for row in self._select(sql, {"es": elections, "xs": xs})]  # fmt: skip
         fresh: dict[Pair, dict[str, DataKey]] = {pair: {} for pair in pairs}
         for election_id, elector_id, key_id, wrapped in rows:
             keys = fresh.get((election_id, elector_id))
