@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     InvalidProducerEpoch,
+    KafkaError,
     MessageSizeTooLargeError,
     OutOfOrderSequenceNumber,
     UnknownProducerId,
@@ -59,6 +61,25 @@ class EventProducer:
 
     async def send_and_wait(self, topic: str, value: bytes, **kwargs: Any) -> Any:
         return await (await self.send(topic, value, **kwargs))
+
+    async def send_until_taken(
+        self, topic: str, value: bytes, stopping: Callable[[], bool], max_backoff: float = 5.0
+    ) -> None:
+        """`send_and_wait`, retried with backoff (0.1 s -> `max_backoff`) while Kafka is away
+        or refuses, as the sink retries ClickHouse: the agent's batch waits and nothing is
+        acked. Raises the last KafkaError once `stopping()`."""
+        delay = 0.1
+        while True:
+            try:
+                await self.send_and_wait(topic, value)
+                return
+            except KafkaError as err:
+                if stopping():
+                    raise
+                log.warning("Kafka did not take a record for %s (%s); retrying in %.1fs",
+                            topic, type(err).__name__, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_backoff)
 
     async def partitions_for(self, topic: str) -> set[int]:
         producer = await self._current()

@@ -89,8 +89,10 @@ class Runtime:
             text = msgspec.json.encode(item).decode() if isinstance(item, dict) else raw.decode()
         value = {"raw": text, "errors": reasons, **where}
         metrics.count_rejected("agent", [rejected_type(reasons)])
-        producer = await self.producer()
-        await producer.send_and_wait(DLQ_TOPIC, encode_dead_letter(value))
+        # Kafka away: the batch waits, as for ClickHouse, instead of halting the worker
+        await self._producer.send_until_taken(
+            DLQ_TOPIC, encode_dead_letter(value), lambda: self.sink.stopping
+        )
 
     async def purge(self, election_id: str) -> None:
         """Delete an election's keys and rows, between two batches; the partitions' state is

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import string
+import time
+from dataclasses import replace
 
 import httpx
 import msgspec
@@ -19,7 +21,7 @@ from streams.cli.client import ApiClient
 from streams.event_producer import EventProducer
 from streams.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
 from tests import factories as f
-from tests.conftest import TOKENS
+from tests.conftest import TOKENS, free_port
 from tests.integration.dlq import DeadLetters
 from tests.integration.helpers import settled
 
@@ -130,3 +132,28 @@ def test_a_refused_record_does_not_break_later_sends(services: Settings):
         return outcomes
 
     assert asyncio.run(sends()) == ["ok", "MessageSizeTooLargeError", "ok", "ok"]
+
+
+def test_a_dead_letter_waits_while_kafka_is_away(
+    services: Settings, caplog: pytest.LogCaptureFixture
+):
+    """The agent's dead letters are retried while Kafka is away, as ClickHouse writes are: a
+    send that failed once had halted the worker. Nothing listens on `away`: the send retries
+    until the worker stops; on the broker it goes through."""
+    away = replace(services, kafka=f"127.0.0.1:{free_port()}")
+
+    async def send(settings: Settings, stop_after: float) -> None:
+        producer, started = EventProducer(settings), time.monotonic()
+        try:
+            await producer.send_until_taken(
+                DLQ_TOPIC, b'{"raw": "test", "errors": []}',
+                lambda: time.monotonic() - started > stop_after, max_backoff=0.2,
+            )  # fmt: skip
+        finally:
+            await producer.stop()
+
+    with pytest.raises(KafkaError):
+        asyncio.run(send(away, stop_after=1.5))
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) >= 2 and "turnout.events.dlq" in retries[0].getMessage()
+    asyncio.run(send(services, stop_after=0.0))  # taken at once: no retry, no raise
